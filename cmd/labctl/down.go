@@ -1,0 +1,48 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/labctl/labctl/node"
+)
+
+func newDownCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "down FILE|LABNAME",
+		Short: "Remove a lab: every namespace, link, bridge, rule and process it has",
+		Long: `Remove a lab. It works on a lab that is half built, already gone, or whose up
+was killed at any point: it removes what the lab's state record lists and every
+namespace named after the lab.`,
+		Example:           "  labctl down labs/basic.yaml\n  labctl down basic",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeRunning,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			inst, err := instanceOf(args[0])
+			if err != nil {
+				return err
+			}
+			res, err := node.Down(inst)
+			if err != nil {
+				return err
+			}
+			if g.quiet {
+				return nil
+			}
+			if !res.Existed {
+				fmt.Fprintf(cmd.OutOrStdout(), "lab %s is not running: nothing to remove\n", inst)
+				return nil
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "lab %s is down: removed %d namespaces, stopped %d processes\n", inst, res.Namespaces, res.Processes)
+			return nil
+		},
+	}
+}
+
+func completeRunning(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return completeLabs(toComplete), cobra.ShellCompDirectiveDefault
+}

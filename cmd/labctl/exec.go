@@ -1,0 +1,65 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/labctl/labctl/node"
+)
+
+func newExecCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "exec FILE|LABNAME HOST -- COMMAND [ARG...]",
+		Short: "Run a command inside a host of a running lab",
+		Long: `Run a command inside a host's network namespace. Standard input, output, error
+and the exit status pass straight through, so it works in scripts and interactively.`,
+		Example: "  labctl exec labs/basic.yaml client -- ping -c1 203.0.113.10\n" +
+			"  labctl exec hairpin node-1 -- iptables -t nat -L KUBE-SERVICES -n\n" +
+			"  labctl exec hairpin node-1 -- conntrack -L",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if cmd.ArgsLenAtDash() != 2 || len(args) < 3 {
+				return usageError{errExecUsage}
+			}
+			return nil
+		},
+		ValidArgsFunction: completeExec,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			inst, err := instanceOf(args[0])
+			if err != nil {
+				return err
+			}
+			return node.Exec(inst, args[1], args[2:])
+		},
+	}
+}
+
+var errExecUsage = usage("usage: labctl exec FILE|LABNAME HOST -- COMMAND [ARG...]")
+
+type usage string
+
+func (u usage) Error() string { return string(u) }
+
+func completeExec(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	switch len(args) {
+	case 0:
+		return completeLabs(toComplete), cobra.ShellCompDirectiveDefault
+	case 1:
+		inst, err := instanceOf(args[0])
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		st, err := node.ReadState(inst)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var hosts []string
+		for _, h := range st.Hosts {
+			if strings.HasPrefix(h.Name, toComplete) {
+				hosts = append(hosts, h.Name)
+			}
+		}
+		return hosts, cobra.ShellCompDirectiveNoFileComp
+	}
+	return nil, cobra.ShellCompDirectiveDefault
+}

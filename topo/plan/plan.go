@@ -1,0 +1,165 @@
+// Package plan is the compiled form of a lab: every namespace, link, address, route,
+// sysctl, ruleset and process labctl will create, with kernel names already chosen.
+// It is plain data. topo builds it; node realises it; labctl plan prints it.
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/netip"
+
+	"github.com/labctl/labctl/topo/rules"
+)
+
+// NetNSPrefix starts the name of every network namespace labctl creates.
+const NetNSPrefix = "lc."
+
+// NetNSName is the kernel name of a lab namespace: lc.<instance>.<name>.
+func NetNSName(instance, name string) string { return NetNSPrefix + instance + "." + name }
+
+// InstancePrefix is the name prefix shared by every namespace of a lab instance.
+func InstancePrefix(instance string) string { return NetNSPrefix + instance + "." }
+
+// Kinds of namespace.
+const (
+	KindHost         = "host"
+	KindNetwork      = "network"
+	KindNode         = "node"
+	KindPod          = "pod"
+	KindLoadBalancer = "loadbalancer"
+)
+
+// Plan is everything labctl builds for one lab instance.
+type Plan struct {
+	Lab         string       `json:"lab"`
+	Instance    string       `json:"instance"`
+	Machine     string       `json:"machine,omitempty"`
+	Source      string       `json:"source,omitempty"`
+	Description string       `json:"description,omitempty"`
+	Backend     string       `json:"iptablesBackend"`
+	IPv6        bool         `json:"ipv6"`
+	Namespaces  []*Namespace `json:"namespaces"`
+	Veths       []Veth       `json:"veths"`
+}
+
+// Namespace is a host (or a network's bridge holder) and everything configured inside it.
+type Namespace struct {
+	Name     string         `json:"name"`
+	Kind     string         `json:"kind"`
+	NetNS    string         `json:"netns"`
+	Group    string         `json:"group,omitempty"`
+	Sysctls  []Sysctl       `json:"sysctls,omitempty"`
+	Loopback []netip.Prefix `json:"loopback,omitempty"`
+	Bridges  []Bridge       `json:"bridges,omitempty"`
+	Routes   []Route        `json:"routes,omitempty"`
+	Rules    *rules.Ruleset `json:"-"`
+	Commands []Command      `json:"commands,omitempty"`
+	Servers  []Server       `json:"servers,omitempty"`
+}
+
+// Payload renders the namespace's rules as one iptables-restore payload (nil if none).
+func (n *Namespace) Payload() ([]byte, []rules.Origin) {
+	if n.Rules == nil || n.Rules.Empty() {
+		return nil, nil
+	}
+	return n.Rules.Render()
+}
+
+// MarshalJSON adds the rendered restore payload, which is what tools and golden tests read.
+func (n *Namespace) MarshalJSON() ([]byte, error) {
+	type plain Namespace
+	payload, _ := n.Payload()
+	return json.Marshal(struct {
+		*plain
+		IPTablesRestore string `json:"iptablesRestore,omitempty"`
+	}{(*plain)(n), string(payload)})
+}
+
+// Sysctl is one net.* setting of a namespace.
+type Sysctl struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Bridge is a Linux bridge inside a namespace.
+type Bridge struct {
+	Name      string         `json:"name"`
+	Addresses []netip.Prefix `json:"addresses,omitempty"`
+	MTU       int            `json:"mtu,omitempty"`
+}
+
+// Veth is a veth pair. A is created in its namespace with the peer B born directly in
+// B's namespace, so no interface ever moves between namespaces (moves cost ~20 ms each).
+type Veth struct {
+	A End `json:"a"`
+	B End `json:"b"`
+}
+
+// End is one side of a veth pair.
+type End struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Alias is the readable identity of the far side, shown by ip link.
+	Alias     string         `json:"alias,omitempty"`
+	Master    string         `json:"master,omitempty"`
+	Hairpin   bool           `json:"hairpin,omitempty"`
+	Addresses []netip.Prefix `json:"addresses,omitempty"`
+	MTU       int            `json:"mtu,omitempty"`
+}
+
+// Route is a static route. A zero Via means a directly connected route on Dev.
+type Route struct {
+	To  netip.Prefix `json:"to"`
+	Via netip.Addr   `json:"via,omitzero"`
+	Dev string       `json:"dev,omitempty"`
+	Src netip.Addr   `json:"src,omitzero"`
+}
+
+// Command runs inside a namespace after the lab is built.
+type Command struct {
+	Run        string `json:"run"`
+	Background bool   `json:"background,omitempty"`
+	// Line is where the command was written in the lab file, for error messages.
+	Line int `json:"line,omitempty"`
+}
+
+// Server is an agent listener.
+type Server struct {
+	Port     int    `json:"port"`
+	Protocol string `json:"protocol"`
+	ProxyTo  string `json:"proxyTo,omitempty"`
+}
+
+// Namespace returns the namespace with the given logical name, or nil.
+func (p *Plan) Namespace(name string) *Namespace {
+	for _, n := range p.Namespaces {
+		if n.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// Ends returns the veth ends that live in the named namespace, in plan order.
+func (p *Plan) Ends(namespace string) []End {
+	var out []End
+	for _, v := range p.Veths {
+		for _, e := range []End{v.A, v.B} {
+			if e.Namespace == namespace {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+// Digest identifies the plan's content: two plans with the same digest build the same lab.
+func (p *Plan) Digest() string {
+	data, err := json.Marshal(p)
+	if err != nil {
+		panic("plan: marshal: " + err.Error()) // plain data always marshals
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
+}

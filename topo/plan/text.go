@@ -1,0 +1,137 @@
+package plan
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+)
+
+// WriteText writes the plan as deterministic, human-readable text: what labctl plan
+// prints and what golden tests compare.
+func (p *Plan) WriteText(w io.Writer) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "lab %s (instance %s)\n", p.Lab, p.Instance)
+	if p.Machine != "" {
+		fmt.Fprintf(&b, "machine %s\n", p.Machine)
+	}
+	if p.Description != "" {
+		for _, l := range strings.Split(strings.TrimSpace(p.Description), "\n") {
+			fmt.Fprintf(&b, "  # %s\n", l)
+		}
+	}
+	ipv6 := "off"
+	if p.IPv6 {
+		ipv6 = "on"
+	}
+	fmt.Fprintf(&b, "iptables backend %s, IPv6 %s\n", p.Backend, ipv6)
+	fmt.Fprintf(&b, "every namespace: lo up, rp_filter 0, ip_forward 0 unless set below\n")
+	for _, n := range p.Namespaces {
+		b.WriteByte('\n')
+		p.writeNamespace(&b, n)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func (p *Plan) writeNamespace(b *bytes.Buffer, n *Namespace) {
+	fmt.Fprintf(b, "%s %s  netns %s", n.Kind, n.Name, n.NetNS)
+	if n.Group != "" {
+		fmt.Fprintf(b, "  on %s", n.Group)
+	}
+	b.WriteByte('\n')
+	for _, s := range n.Sysctls {
+		fmt.Fprintf(b, "  sysctl %s = %s\n", s.Key, s.Value)
+	}
+	if len(n.Loopback) > 0 {
+		fmt.Fprintf(b, "  lo %s\n", prefixes(n.Loopback))
+	}
+	for _, br := range n.Bridges {
+		fmt.Fprintf(b, "  bridge %s", br.Name)
+		if len(br.Addresses) > 0 {
+			fmt.Fprintf(b, " %s", prefixes(br.Addresses))
+		}
+		if br.MTU != 0 {
+			fmt.Fprintf(b, " mtu %d", br.MTU)
+		}
+		b.WriteByte('\n')
+	}
+	for _, v := range p.Veths {
+		for _, pair := range [][2]End{{v.A, v.B}, {v.B, v.A}} {
+			if pair[0].Namespace == n.Name {
+				writeEnd(b, pair[0], pair[1])
+			}
+		}
+	}
+	for _, r := range n.Routes {
+		fmt.Fprintf(b, "  route %s\n", r)
+	}
+	if payload, origins := n.Payload(); payload != nil {
+		fmt.Fprintf(b, "  iptables-restore:\n")
+		for i, line := range strings.Split(strings.TrimSuffix(string(payload), "\n"), "\n") {
+			if o := origins[i]; o.Line > 0 {
+				fmt.Fprintf(b, "    %s    # line %d\n", line, o.Line)
+			} else {
+				fmt.Fprintf(b, "    %s\n", line)
+			}
+		}
+	}
+	for _, s := range n.Servers {
+		fmt.Fprintf(b, "  agent listens %d/%s", s.Port, s.Protocol)
+		if s.ProxyTo != "" {
+			fmt.Fprintf(b, " proxy to %s", s.ProxyTo)
+		}
+		b.WriteByte('\n')
+	}
+	for _, c := range n.Commands {
+		mode := "run"
+		if c.Background {
+			mode = "start"
+		}
+		fmt.Fprintf(b, "  %s %s\n", mode, c.Run)
+	}
+}
+
+func writeEnd(b *bytes.Buffer, e, peer End) {
+	fmt.Fprintf(b, "  link %s", e.Name)
+	if len(e.Addresses) > 0 {
+		fmt.Fprintf(b, " %s", prefixes(e.Addresses))
+	}
+	if e.Master != "" {
+		fmt.Fprintf(b, " master %s", e.Master)
+		if e.Hairpin {
+			b.WriteString(" hairpin")
+		}
+	}
+	if e.MTU != 0 {
+		fmt.Fprintf(b, " mtu %d", e.MTU)
+	}
+	fmt.Fprintf(b, "  veth peer %s:%s\n", peer.Namespace, peer.Name)
+}
+
+func (r Route) String() string {
+	to := r.To.String()
+	if r.To.Bits() == 0 {
+		to = "default"
+	}
+	s := to
+	if r.Via.IsValid() {
+		s += " via " + r.Via.String()
+	}
+	if r.Dev != "" {
+		s += " dev " + r.Dev
+	}
+	if r.Src.IsValid() {
+		s += " src " + r.Src.String()
+	}
+	return s
+}
+
+func prefixes(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, " ")
+}
