@@ -138,9 +138,9 @@ func addVeth(hs handles, p *plan.Plan, v plan.Veth) error {
 }
 
 // configureEnds gives the veth ends of one namespace their addresses and brings the
-// peer (B) sides up, then adds the namespace's routes (which need the addresses to reach
-// their gateways). A sides were created up and with their alias.
-func configureEnds(h *netlink.Handle, ends []plan.End, aSides map[string]bool, routes []plan.Route) error {
+// peer (B) sides up, creates its VXLAN devices, then adds its routes (which need the
+// addresses to reach their gateways). A sides were created up and with their alias.
+func configureEnds(h *netlink.Handle, n *plan.Namespace, ends []plan.End, aSides map[string]bool) error {
 	for _, e := range ends {
 		if aSides[e.Name] && len(e.Addresses) == 0 {
 			continue
@@ -166,7 +166,10 @@ func configureEnds(h *netlink.Handle, ends []plan.End, aSides map[string]bool, r
 			return fmt.Errorf("set %s up: %w", e.Name, err)
 		}
 	}
-	for _, r := range routes {
+	if err := addVxlans(h, n); err != nil {
+		return err
+	}
+	for _, r := range n.Routes {
 		if err := addRoute(h, r); err != nil {
 			return err
 		}
@@ -184,6 +187,9 @@ func addRoute(h *netlink.Handle, r plan.Route) error {
 	}
 	if r.Src.IsValid() {
 		route.Src = r.Src.AsSlice()
+	}
+	if r.OnLink {
+		route.Flags = int(netlink.FLAG_ONLINK)
 	}
 	if r.Dev != "" {
 		link, err := h.LinkByName(r.Dev)

@@ -247,7 +247,7 @@ func (b *build) configure(ctx context.Context) (int, error) {
 				return err
 			}
 		}
-		if len(ends[n.Name]) == 0 && len(n.Routes) == 0 {
+		if len(ends[n.Name]) == 0 && len(n.Routes) == 0 && len(n.Vxlans) == 0 {
 			return nil
 		}
 		hs := handles{}
@@ -256,7 +256,7 @@ func (b *build) configure(ctx context.Context) (int, error) {
 		if err != nil {
 			return err
 		}
-		return configureEnds(h, ends[n.Name], aSides[n.Name], n.Routes)
+		return configureEnds(h, n, ends[n.Name], aSides[n.Name])
 	})
 	return len(b.plan.Namespaces), err
 }

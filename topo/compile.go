@@ -27,6 +27,7 @@ type builder struct {
 	segments []*segment
 	networks map[string]*segment
 	bridges  map[string]*segment // "host/bridge"
+	cluster  *clusterState
 }
 
 // hostState is a namespace being compiled: a host, or the holder of a network's bridge.
@@ -80,11 +81,13 @@ func Compile(lab *Lab, opts CompileOptions) (*plan.Plan, error) {
 	b.checkHeader()
 	b.declareNetworks()
 	b.declareHosts()
+	b.expandCluster()
 	b.attachInterfaces()
 	b.attachLinks()
 	b.namePorts()
 	b.checkOverlaps()
 	b.allocate()
+	b.clusterRules()
 	for _, h := range b.spaces {
 		b.finishNamespace(h)
 	}
@@ -145,20 +148,23 @@ func (b *builder) declare(name, kind string, at Pos) *hostState {
 
 func (b *builder) declareNetworks() {
 	for i := range b.lab.Networks {
-		n := &b.lab.Networks[i]
-		h := b.declare(n.Name, plan.KindNetwork, n.Pos())
-		if h == nil {
-			continue
-		}
-		s := newSegment("network", "network "+n.Name, n.Pos())
-		s.prefix = b.parseSubnet(n.CIDR, n.At("cidr"), "network "+n.Name)
-		s.mtu = b.checkMTU(n.MTU, n.At("mtu"))
-		s.holder = h
-		s.bridge = h.ifnames.derive("bridge "+n.Name, n.Name, "br0")
-		h.ns.Bridges = []plan.Bridge{{Name: s.bridge, MTU: s.mtu}}
-		b.networks[n.Name] = s
-		b.segments = append(b.segments, s)
+		b.declareNetwork(&b.lab.Networks[i])
 	}
+}
+
+func (b *builder) declareNetwork(n *Network) {
+	h := b.declare(n.Name, plan.KindNetwork, n.Pos())
+	if h == nil {
+		return
+	}
+	s := newSegment("network", "network "+n.Name, n.Pos())
+	s.prefix = b.parseSubnet(n.CIDR, n.At("cidr"), "network "+n.Name)
+	s.mtu = b.checkMTU(n.MTU, n.At("mtu"))
+	s.holder = h
+	s.bridge = h.ifnames.derive("bridge "+n.Name, n.Name, "br0")
+	h.ns.Bridges = []plan.Bridge{{Name: s.bridge, MTU: s.mtu}}
+	b.networks[n.Name] = s
+	b.segments = append(b.segments, s)
 }
 
 func (b *builder) checkMTU(mtu int, at Pos) int {
@@ -215,24 +221,27 @@ func (b *builder) declareBridge(h *hostState, br *Bridge) {
 // attachInterfaces resolves each host interface to its segment and names it.
 func (b *builder) attachInterfaces() {
 	for _, h := range b.spaces {
-		if h.spec == nil {
+		if h.spec != nil {
+			b.attachHostInterfaces(h)
+		}
+	}
+}
+
+func (b *builder) attachHostInterfaces(h *hostState) {
+	for i := range h.spec.Interfaces {
+		in := &h.spec.Interfaces[i]
+		seg := b.segmentFor(h, in)
+		m := &iface{host: h, seg: seg, at: in.Pos(), address: in.Address, addrAt: in.At("address"), hairpin: in.Hairpin}
+		m.name = b.hostIfName(h, in.Name, in.At("name"))
+		m.mtu = b.checkMTU(in.MTU, in.At("mtu"))
+		if m.mtu == 0 && seg != nil {
+			m.mtu = seg.mtu
+		}
+		if seg == nil {
 			continue
 		}
-		for i := range h.spec.Interfaces {
-			in := &h.spec.Interfaces[i]
-			seg := b.segmentFor(h, in)
-			m := &iface{host: h, seg: seg, at: in.Pos(), address: in.Address, addrAt: in.At("address"), hairpin: in.Hairpin}
-			m.name = b.hostIfName(h, in.Name, in.At("name"))
-			m.mtu = b.checkMTU(in.MTU, in.At("mtu"))
-			if m.mtu == 0 && seg != nil {
-				m.mtu = seg.mtu
-			}
-			if seg == nil {
-				continue
-			}
-			seg.members = append(seg.members, m)
-			h.ifaces = append(h.ifaces, m)
-		}
+		seg.members = append(seg.members, m)
+		h.ifaces = append(h.ifaces, m)
 	}
 }
 
@@ -244,7 +253,11 @@ func (b *builder) namePorts() {
 			continue
 		}
 		for _, m := range s.members {
-			m.peerName = s.holder.ifnames.derive(s.holder.name+"|"+m.host.name+"|"+m.name, m.host.name, m.host.name+"-"+m.name)
+			candidates := []string{m.host.name, m.host.name + "-" + m.name}
+			if m.host.kind == plan.KindPod {
+				candidates = []string{podPortName(m.host.name)}
+			}
+			m.peerName = s.holder.ifnames.derive(s.holder.name+"|"+m.host.name+"|"+m.name, candidates...)
 		}
 	}
 }

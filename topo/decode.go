@@ -42,6 +42,12 @@ type positioned interface{ setMeta(Pos, map[string]Pos) }
 // e.g. an interface given as just its network name.
 type scalarForm interface{ fromScalar(string) error }
 
+// shapeForm is implemented by values that may be written in more than one YAML shape
+// (a list or a single scalar, a scalar or a mapping): they read their node themselves.
+type shapeForm interface {
+	decodeShape(d *decoder, n *yaml.Node, path string)
+}
+
 // Load reads and decodes a lab file (see Parse).
 func Load(path string) (*Lab, error) {
 	data, err := os.ReadFile(path)
@@ -95,6 +101,12 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return
+	}
+	if v.CanAddr() {
+		if sf, ok := v.Addr().Interface().(shapeForm); ok {
+			sf.decodeShape(d, n, path)
+			return
+		}
 	}
 	switch v.Kind() {
 	case reflect.Pointer:

@@ -25,6 +25,7 @@ type Lab struct {
 	Networks    []Network `yaml:"networks" doc:"L2 segments: each a Linux bridge in a namespace of its own that hosts attach to."`
 	Hosts       []Host    `yaml:"hosts" doc:"Hosts: each becomes a network namespace with its own interfaces, routes, sysctls and iptables rules."`
 	Links       []Link    `yaml:"links" doc:"Point-to-point veth pairs between two hosts."`
+	Cluster     *Cluster  `yaml:"cluster" doc:"A Kubernetes cluster: nodes, Pods, Services and a cloud load balancer, expanded into hosts, links and kube-proxy's rules."`
 }
 
 // Options are lab-wide settings.

@@ -1,9 +1,9 @@
 package topo
 
 import (
-	"fmt"
 	"crypto/sha256"
 	"encoding/base32"
+	"fmt"
 	"regexp"
 	"strings"
 )
@@ -78,4 +78,3 @@ func hashedIfName(identity string) string {
 	sum := sha256.Sum256([]byte(identity))
 	return "v" + lowerBase32.EncodeToString(sum[:])[:12]
 }
-

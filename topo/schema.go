@@ -28,6 +28,9 @@ func Schema() []byte {
 type schemaGen struct{ defs map[string]any }
 
 func (g schemaGen) typeOf(t reflect.Type) map[string]any {
+	if s, ok := reflect.New(t).Interface().(interface{ jsonSchema() map[string]any }); ok {
+		return s.jsonSchema()
+	}
 	switch t.Kind() {
 	case reflect.Pointer:
 		return g.typeOf(t.Elem())

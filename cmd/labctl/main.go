@@ -16,8 +16,8 @@ import (
 
 // Exit statuses: the contract scripts and CI rely on.
 const (
-	exitOK      = 0
-	exitFailed  = 1 // a probe failed, or building or removing a lab failed
+	exitOK       = 0
+	exitFailed   = 1 // a probe failed, or building or removing a lab failed
 	exitBadUsage = 2 // bad lab file, bad usage, or something missing on this machine
 )
 

@@ -41,6 +41,52 @@ type Plan struct {
 	IPv6        bool         `json:"ipv6"`
 	Namespaces  []*Namespace `json:"namespaces"`
 	Veths       []Veth       `json:"veths"`
+	// Services are the Kubernetes Services of the lab's cluster, so probes and
+	// reports can name them (service/web:80) instead of their addresses.
+	Services []Service `json:"services,omitempty"`
+}
+
+// Service is a Kubernetes Service as the cluster layer compiled it.
+type Service struct {
+	Namespace string     `json:"namespace"`
+	Name      string     `json:"name"`
+	Type      string     `json:"type"`
+	ClusterIP netip.Addr `json:"clusterIP"`
+	// LoadBalancerIP is the VIP owned by the cluster's load balancer host, if any.
+	LoadBalancerIP netip.Addr    `json:"loadBalancerIP,omitzero"`
+	ExternalIPs    []netip.Addr  `json:"externalIPs,omitempty"`
+	Ports          []ServicePort `json:"ports"`
+	// Endpoints are the ready endpoints, per port name.
+	Endpoints []Endpoint `json:"endpoints,omitempty"`
+}
+
+// ServicePort is one port of a Service.
+type ServicePort struct {
+	Name     string `json:"name,omitempty"`
+	Protocol string `json:"protocol"`
+	Port     int    `json:"port"`
+	NodePort int    `json:"nodePort,omitempty"`
+}
+
+// Endpoint is one ready endpoint of a Service port.
+type Endpoint struct {
+	Port string         `json:"port,omitempty"`
+	Pod  string         `json:"pod,omitempty"`
+	Node string         `json:"node,omitempty"`
+	Addr netip.AddrPort `json:"addr"`
+}
+
+// Service returns the Service ns/name (ns defaults to "default"), or nil.
+func (p *Plan) Service(ns, name string) *Service {
+	if ns == "" {
+		ns = "default"
+	}
+	for i := range p.Services {
+		if p.Services[i].Namespace == ns && p.Services[i].Name == name {
+			return &p.Services[i]
+		}
+	}
+	return nil
 }
 
 // Namespace is a host (or a network's bridge holder) and everything configured inside it.
@@ -52,10 +98,14 @@ type Namespace struct {
 	Sysctls  []Sysctl       `json:"sysctls,omitempty"`
 	Loopback []netip.Prefix `json:"loopback,omitempty"`
 	Bridges  []Bridge       `json:"bridges,omitempty"`
-	Routes   []Route        `json:"routes,omitempty"`
-	Rules    *rules.Ruleset `json:"-"`
-	Commands []Command      `json:"commands,omitempty"`
-	Servers  []Server       `json:"servers,omitempty"`
+	Vxlans   []Vxlan        `json:"vxlans,omitempty"`
+	// Neighbors and FDB are static entries, as flannel's vxlan backend writes them.
+	Neighbors []Neighbor     `json:"neighbors,omitempty"`
+	FDB       []FDBEntry     `json:"fdb,omitempty"`
+	Routes    []Route        `json:"routes,omitempty"`
+	Rules     *rules.Ruleset `json:"-"`
+	Commands  []Command      `json:"commands,omitempty"`
+	Servers   []Server       `json:"servers,omitempty"`
 }
 
 // Payload renders the namespace's rules as one iptables-restore payload (nil if none).
@@ -114,6 +164,37 @@ type Route struct {
 	Via netip.Addr   `json:"via,omitzero"`
 	Dev string       `json:"dev,omitempty"`
 	Src netip.Addr   `json:"src,omitzero"`
+	// OnLink makes the gateway reachable on Dev without a subnet route (flannel's
+	// vxlan routes point at the remote VTEP's /32).
+	OnLink bool `json:"onlink,omitempty"`
+}
+
+// Vxlan is a VXLAN device inside a namespace.
+type Vxlan struct {
+	Name string `json:"name"`
+	VNI  int    `json:"vni"`
+	Port int    `json:"port"`
+	// Local is the source address of the tunnel's packets; Dev the interface they use.
+	Local     netip.Addr     `json:"local"`
+	Dev       string         `json:"dev"`
+	MAC       string         `json:"mac"`
+	MTU       int            `json:"mtu,omitempty"`
+	Learning  bool           `json:"learning,omitempty"`
+	Addresses []netip.Prefix `json:"addresses,omitempty"`
+}
+
+// Neighbor is a permanent ARP entry.
+type Neighbor struct {
+	Dev string     `json:"dev"`
+	IP  netip.Addr `json:"ip"`
+	MAC string     `json:"mac"`
+}
+
+// FDBEntry is a permanent forwarding entry of a VXLAN device: frames for MAC go to Dst.
+type FDBEntry struct {
+	Dev string     `json:"dev"`
+	MAC string     `json:"mac"`
+	Dst netip.Addr `json:"dst"`
 }
 
 // Command runs inside a namespace after the lab is built.

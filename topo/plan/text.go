@@ -64,6 +64,22 @@ func (p *Plan) writeNamespace(b *bytes.Buffer, n *Namespace) {
 			}
 		}
 	}
+	for _, v := range n.Vxlans {
+		fmt.Fprintf(b, "  vxlan %s vni %d port %d local %s dev %s mac %s", v.Name, v.VNI, v.Port, v.Local, v.Dev, v.MAC)
+		if len(v.Addresses) > 0 {
+			fmt.Fprintf(b, " %s", prefixes(v.Addresses))
+		}
+		if v.MTU != 0 {
+			fmt.Fprintf(b, " mtu %d", v.MTU)
+		}
+		b.WriteByte('\n')
+	}
+	for _, nb := range n.Neighbors {
+		fmt.Fprintf(b, "  neigh %s lladdr %s dev %s permanent\n", nb.IP, nb.MAC, nb.Dev)
+	}
+	for _, f := range n.FDB {
+		fmt.Fprintf(b, "  fdb %s dev %s dst %s permanent\n", f.MAC, f.Dev, f.Dst)
+	}
 	for _, r := range n.Routes {
 		fmt.Fprintf(b, "  route %s\n", r)
 	}
@@ -124,6 +140,9 @@ func (r Route) String() string {
 	}
 	if r.Src.IsValid() {
 		s += " src " + r.Src.String()
+	}
+	if r.OnLink {
+		s += " onlink"
 	}
 	return s
 }
