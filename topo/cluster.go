@@ -31,7 +31,7 @@ type CNI struct {
 	Bridge             string   `yaml:"bridge" default:"cni0" doc:"Name of each node's Pod bridge (cni0, or docker0 as in Docker-based setups)."`
 	HairpinMode        *bool    `yaml:"hairpinMode" default:"true" doc:"Hairpin mode on the Pods' bridge ports, so a Pod can reach itself through a Service."`
 	Masquerade         string   `yaml:"masquerade" enum:"flannel,docker-default,docker-optimized,ip-masq-agent,none" default:"flannel" doc:"Masquerade rules for Pod traffic: flannel's FLANNEL-POSTRTG, Docker's bridge default (-s podCIDR ! -o bridge), its optimized form (! -d clusterCIDR), ip-masq-agent, or none."`
-	NonMasqueradeCIDRs []string `yaml:"nonMasqueradeCIDRs" doc:"ip-masq-agent: destinations reached with the Pod IP kept (default: the cluster CIDR)."`
+	NonMasqueradeCIDRs []string `yaml:"nonMasqueradeCIDRs" doc:"ip-masq-agent: destinations reached with the Pod IP kept (default: the RFC 1918 ranges, as ip-masq-agent)."`
 	VNI                int      `yaml:"vni" default:"1" doc:"vxlan: VXLAN network identifier (flannel.<vni>)."`
 	Port               int      `yaml:"port" default:"8472" doc:"vxlan: UDP port (flannel's default 8472)."`
 }
@@ -55,6 +55,7 @@ type ClusterNode struct {
 	Address     string `yaml:"address" doc:"Node IP on the node network (default: the next free address)."`
 	PodCIDR     string `yaml:"podCIDR" doc:"This node's Pod CIDR (default: the next free block of the cluster CIDR)."`
 	HairpinMode *bool  `yaml:"hairpinMode" doc:"Override cni.hairpinMode on this node, e.g. false to show a Pod failing to reach itself through its Service."`
+	IPTables    string `yaml:"iptables" doc:"iptables command lines applied on top of the rules kube-proxy and the CNI generate for this node, e.g. to delete one and see what breaks."`
 }
 
 // Pod is a Pod: a namespace with one veth into its node's bridge.

@@ -177,6 +177,7 @@ func (b *builder) expandNodes(cs *clusterState) {
 		spec := &Host{
 			Name:       n.spec.Name,
 			Forwarding: true,
+			IPTables:   n.spec.IPTables,
 			Interfaces: []Interface{{Network: cmpOr(c.Network, defaultNodeNetwork), Address: n.spec.Address, Meta: Meta{pos: n.spec.Pos(), fields: map[string]Pos{"address": n.spec.At("address")}}}},
 			Sysctls:    map[string]string{},
 		}
@@ -198,6 +199,9 @@ func (b *builder) expandNodes(cs *clusterState) {
 			}
 		}
 		n.host = b.synthHost(spec, plan.KindNode, n.spec.Pos())
+		if n.host != nil {
+			n.host.spec.fields = map[string]Pos{"iptables": n.spec.At("iptables")}
+		}
 	}
 }
 

@@ -33,7 +33,7 @@ func newAgentCmd() *cobra.Command {
 // withAgent sets up the probe agent for every host that serves: one process for the
 // whole lab, with its sockets opened inside each host's namespace.
 func withAgent(p *plan.Plan, opts *node.UpOptions) error {
-	cfg := agentConfig(p)
+	cfg := agent.ConfigFor(p, node.NetnsDir)
 	if len(cfg.Hosts) == 0 {
 		return nil
 	}
@@ -50,17 +50,3 @@ func withAgent(p *plan.Plan, opts *node.UpOptions) error {
 	return nil
 }
 
-func agentConfig(p *plan.Plan) agent.Config {
-	var cfg agent.Config
-	for _, n := range p.Namespaces {
-		if len(n.Servers) == 0 {
-			continue
-		}
-		h := agent.Host{Name: n.Name, NetNS: node.NetnsPath(n.NetNS)}
-		for _, s := range n.Servers {
-			h.Listeners = append(h.Listeners, agent.Listener{Port: s.Port, Protocol: agent.Protocol(s.Protocol), ProxyTo: s.ProxyTo})
-		}
-		cfg.Hosts = append(cfg.Hosts, h)
-	}
-	return cfg
-}
