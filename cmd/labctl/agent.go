@@ -49,4 +49,3 @@ func withAgent(p *plan.Plan, opts *node.UpOptions) error {
 	opts.Agent = func(path string) []string { return []string{self, "agent", "--config", path} }
 	return nil
 }
-
