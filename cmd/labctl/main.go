@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/labctl/labctl/node"
@@ -49,12 +50,23 @@ func exitStatus(err error) int {
 	case errors.As(err, &missing):
 		fmt.Fprintln(os.Stderr, "labctl: "+missing.Error())
 		return exitBadUsage
-	case errors.As(err, &usage):
-		fmt.Fprintln(os.Stderr, "labctl: "+usage.Error())
+	case errors.As(err, &usage), isCobraUsage(err):
+		fmt.Fprintln(os.Stderr, "labctl: "+err.Error()+"\nRun 'labctl --help' for usage.")
 		return exitBadUsage
 	}
 	fmt.Fprintln(os.Stderr, "labctl: "+err.Error())
 	return exitFailed
+}
+
+// isCobraUsage recognises the argument errors cobra returns as plain errors.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, prefix := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "required flag", "unknown flag", "unknown shorthand flag", "invalid argument", "flag needs an argument"} {
+		if strings.HasPrefix(msg, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkFailed is returned when a check (probe) failed; the report already said why.
