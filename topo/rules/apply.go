@@ -42,6 +42,14 @@ func (a *applier) apply(c command) {
 	}
 }
 
+// origin is the lab-file position of a command; a dump has none.
+func (a *applier) origin(c command) Origin {
+	if a.save {
+		return Origin{}
+	}
+	return a.ps.origin(c.at)
+}
+
 // chain returns the named chain as it is at this point, or nil. Built-in chains always
 // exist: with create, their table is added to the ruleset; without, a detached empty
 // chain stands in for a table the ruleset does not have yet.
@@ -69,9 +77,9 @@ func (a *applier) addRule(c command) {
 	if !a.save && !checkRuleArgs(c.args, c.argAt, a.ps) {
 		return
 	}
-	r := Rule{Args: slices.Clone(c.args), Origin: a.ps.origin(c.at)}
+	r := Rule{Args: slices.Clone(c.args), Origin: a.origin(c)}
 	if a.save {
-		r = Rule{Args: slices.Clone(c.args), Packets: c.packets, Bytes: c.bytes}
+		r.Packets, r.Bytes = c.packets, c.bytes
 	}
 	switch c.op {
 	case opAppend:
@@ -131,7 +139,7 @@ func (a *applier) closestHint(c command, ch *Chain) string {
 			}
 			for _, r := range other.Rules {
 				if sameRule(r.Args, c.args) {
-					return fmt.Sprintf("that rule is in chain %s of table %s (%s)", other.Name, t.Name, r.Origin)
+					return fmt.Sprintf("that rule is in chain %s of table %s%s", other.Name, t.Name, originNote(r.Origin))
 				}
 			}
 		}
@@ -141,11 +149,19 @@ func (a *applier) closestHint(c command, ch *Chain) string {
 		return fmt.Sprintf("chain %s has no rules at this point; -D deletes a rule that an earlier line or a generator wrote", ch.Name)
 	}
 	r := ch.Rules[i]
-	hint := fmt.Sprintf("the closest rule in %s is %q (%s)", ch.Name, r.Spec(), r.Origin)
+	hint := fmt.Sprintf("the closest rule in %s is %q%s", ch.Name, r.Spec(), originNote(r.Origin))
 	if sameWords(r.Args, c.args) {
 		hint += "; it has the same options in another order: write them in that order"
 	}
 	return hint
+}
+
+// originNote says where a rule comes from, as " (line 3)" or " (docker)"; "" if unknown.
+func originNote(o Origin) string {
+	if o == (Origin{}) {
+		return ""
+	}
+	return " (" + o.String() + ")"
 }
 
 func sameWords(a, b []string) bool {
@@ -181,7 +197,7 @@ func (a *applier) missingChain(table, name string, at pos) {
 	}
 	for _, t := range a.rs.Tables {
 		if c := t.Lookup(name); c != nil && t.Name != table {
-			a.ps.add(at, a.tableAdvice(name+" is a chain of the "+t.Name+" table", t.Name), "%s", msg)
+			a.ps.add(at, fmt.Sprintf("%s is a chain of the %s table, not of %s; %s", name, t.Name, table, a.declareAdvice(table, name)), "%s", msg)
 			return
 		}
 	}
@@ -196,13 +212,6 @@ func (a *applier) missingChain(table, name string, at pos) {
 		return
 	}
 	a.ps.add(at, a.declareAdvice(table, name), "%s", msg)
-}
-
-func (a *applier) tableAdvice(why, table string) string {
-	if a.restore {
-		return why + "; write the rule under *" + table
-	}
-	return why + "; add -t " + table
 }
 
 // declareAdvice says how to create a user chain in the text's form.

@@ -18,7 +18,7 @@ func (a *applier) newChain(c command) {
 		a.ps.add(c.chainAt, "remove this line; to empty the chain use -F "+c.chain, "chain %s already exists in table %s", c.chain, c.table)
 		return
 	}
-	a.rs.Table(c.table).Chain(c.chain, a.ps.origin(c.at))
+	a.rs.Table(c.table).Chain(c.chain, a.origin(c))
 }
 
 // declareChain applies a restore-form chain line the way iptables-restore --noflush
@@ -49,7 +49,7 @@ func (a *applier) declareChain(c command) {
 		ch.Rules = nil
 		return
 	}
-	a.rs.Table(c.table).Chain(c.chain, a.ps.origin(c.at))
+	a.rs.Table(c.table).Chain(c.chain, a.origin(c))
 }
 
 func (a *applier) deleteChain(c command) {
@@ -79,21 +79,20 @@ func (a *applier) deleteChain(c command) {
 // deletable reports whether the kernel lets a user chain go: nothing may jump to it
 // and it must be empty.
 func (a *applier) deletable(t *Table, ch *Chain, at pos) bool {
-	ok := true
 	for _, from := range t.Chains {
 		for _, r := range from.Rules {
 			if _, target, _ := findTarget(r.Args); target == ch.Name {
 				a.ps.add(at, fmt.Sprintf("delete the rules that jump to it first, e.g. -D %s %s", from.Name, r.Spec()),
-					"chain %s is still used by rule %q in chain %s (%s)", ch.Name, r.Spec(), from.Name, r.Origin)
+					"chain %s is still used by rule %q in chain %s%s", ch.Name, r.Spec(), from.Name, originNote(r.Origin))
 				return false
 			}
 		}
 	}
 	if len(ch.Rules) > 0 {
 		a.ps.add(at, "empty it first with -F "+ch.Name, "chain %s still has %s", ch.Name, plural(len(ch.Rules), "rule"))
-		ok = false
+		return false
 	}
-	return ok
+	return true
 }
 
 func (a *applier) flush(c command) {

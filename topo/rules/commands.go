@@ -30,6 +30,10 @@ const ipv4Only = "labctl v1 loads IPv4 iptables rules only"
 func parseCommandForm(text string, ps *problems, apply func(command)) {
 	for _, sc := range splitShell(text, ps) {
 		if sc.broken {
+			// Shell syntax was reported; a wrong program is worth saying too.
+			if len(sc.words) > 0 {
+				programArgs(sc.words, ps)
+			}
 			continue
 		}
 		words, ok := programArgs(sc.words, ps)
@@ -65,7 +69,7 @@ func programArgs(words []token, ps *problems) ([]token, bool) {
 		ps.add(first.at, "write the rule as an iptables command (iptables-nft stores it in nftables for you)", "nft is not supported; %s", ipv4Only)
 	case strings.HasPrefix(prog, "ebtables") || strings.HasPrefix(prog, "arptables"):
 		ps.add(first.at, "remove the line", "%s filters bridge or ARP frames; %s", prog, ipv4Only)
-	case strings.HasPrefix(prog, "iptables-restore") || strings.HasPrefix(prog, "iptables-save"):
+	case strings.HasPrefix(prog, "iptables") && (strings.HasSuffix(prog, "-restore") || strings.HasSuffix(prog, "-save")):
 		ps.add(first.at, "paste the restore text itself, starting with a *nat or *filter line, without the command", "%s is not run here", prog)
 	case strings.HasPrefix(prog, "*") || strings.HasPrefix(prog, ":") || prog == "COMMIT":
 		ps.add(first.at, "restore form must start with its *table line (e.g. *nat) before anything else; do not mix it with iptables commands",
@@ -123,6 +127,8 @@ func parseCommand(words []token, at pos, table string, restore bool, ps *problem
 
 // readOperands reads what follows a command option: the chain, a rule number, a policy.
 func (c *command) readOperands(words []token, i int, inline string, hasInline bool, ps *problems) (int, bool) {
+	// next takes the following word as an operand the way iptables does for optional
+	// operands: unless it starts with - or !.
 	next := func() (token, bool) {
 		if i+1 < len(words) && !strings.HasPrefix(words[i+1].text, "-") && !strings.HasPrefix(words[i+1].text, "!") {
 			i++
@@ -130,9 +136,15 @@ func (c *command) readOperands(words []token, i int, inline string, hasInline bo
 		}
 		return token{}, false
 	}
-	chainWord := func() (token, bool) {
+	// chainWord takes a chain name; a required one may start with ! (iptables then
+	// refuses the name), but a word starting with - is the next option.
+	chainWord := func(required bool) (token, bool) {
 		if hasInline {
 			return token{text: inline, at: words[i].at}, true
+		}
+		if required && i+1 < len(words) && strings.HasPrefix(words[i+1].text, "!") {
+			i++
+			return words[i], true
 		}
 		return next()
 	}
@@ -146,12 +158,16 @@ func (c *command) readOperands(words []token, i int, inline string, hasInline bo
 		optionalChain = true
 	}
 	if needsChain || optionalChain {
-		w, found := chainWord()
+		w, found := chainWord(needsChain)
 		switch {
 		case found:
 			c.chain, c.chainAt = w.text, w.at
 		case needsChain:
-			ps.add(words[i].at, "write the chain after it, e.g. "+c.op.String()+" INPUT", "%s needs a chain name", c.op)
+			example := " INPUT"
+			if c.op == opNew || c.op == opRename {
+				example = " MY-CHAIN"
+			}
+			ps.add(words[i].at, "write the chain after it, e.g. "+c.op.String()+example, "%s needs a chain name", c.op)
 			return i, false
 		}
 	}

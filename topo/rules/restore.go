@@ -129,7 +129,8 @@ func parseCounters(s string) (packets, bytes uint64, ok bool) {
 // restoreTokens splits a restore-form line the way iptables-restore does: blanks
 // separate words; double quotes group, with \ escaping the next character inside
 // them; a closing quote ends the word; single quotes and backslashes outside quotes
-// are plain characters. It reports what iptables-restore would misread silently.
+// are plain characters, and so is # after the start of a line. It reports what
+// iptables-restore would misread silently.
 func restoreTokens(line string, start pos, ps *problems) ([]token, bool) {
 	var tokens []token
 	var word strings.Builder
@@ -164,9 +165,6 @@ func restoreTokens(line string, start pos, ps *problems) ([]token, bool) {
 				inWord, wordAt = true, here
 			}
 			quoted, quoteAt = true, here
-		case r == '#' && !inWord:
-			ps.add(here, "put the comment on a line of its own, or use -m comment --comment \"TEXT\"", "iptables-restore does not allow a comment after a rule")
-			return tokens, true
 		case r == '\'':
 			ps.add(here, `use double quotes: iptables-restore keeps single quotes as part of the word`, "iptables-restore does not understand single quotes")
 			return tokens, false

@@ -44,15 +44,23 @@ func checkRuleArgs(args []string, at []pos, ps *problems) bool {
 	// afterUnknown is set after an option labctl does not know: the next plain word
 	// may be its value, so it is not reported.
 	afterUnknown := false
-	for i := 0; i < len(args); i++ {
-		word := args[i]
+	for i, word := range args {
 		if !loadable(word) {
 			ps.add(at[i], "keep each argument on one line, without control characters: iptables-restore reads one rule per line", "argument %q cannot be loaded", word)
 			return false
 		}
+	}
+	for i := 0; i < len(args); i++ {
+		word := args[i]
 		switch {
 		case word == "!":
+			if i+1 == len(args) || !strings.HasPrefix(args[i+1], "-") {
+				ps.add(at[i], "put ! right before the option it negates, e.g. ! -s 10.0.0.0/8", "! is not followed by an option")
+			}
 			continue
+		case strings.HasPrefix(word, "#") && !afterUnknown:
+			ps.add(at[i], "put the comment on a line of its own, or use -m comment --comment \"TEXT\"", "iptables has no comments after a rule")
+			return false
 		case !strings.HasPrefix(word, "-") || word == "-":
 			if !afterUnknown {
 				hint := "every value belongs to an option (e.g. -s 10.0.0.0/8); look for a missing option or an extra space"
@@ -78,6 +86,9 @@ func checkRuleArgs(args []string, at []pos, ps *problems) bool {
 				hint = "to negate, put ! before the option: ! " + word + " VALUE"
 			}
 			ps.add(at[i], hint, "option %s needs a value, but %q follows", word, value[0])
+			if value[0] == "!" {
+				i += n + 1
+			}
 			continue
 		}
 		switch word {

@@ -134,12 +134,11 @@ func (s *shellScanner) run() {
 			s.next()
 			s.next()
 			s.endCommand()
-		case strings.ContainsRune("|&<>()`", r):
+		case strings.ContainsRune("|&<>()", r):
 			s.operator()
-		case r == '$' && expansionStart(s.peek(1)):
-			s.expansion()
+		case r == '$' && expansionStart(s.peek(1)) || r == '`':
 			s.startWord()
-			s.word.WriteRune(s.next())
+			s.expansion()
 		default:
 			s.startWord()
 			s.word.WriteRune(s.next())
@@ -167,14 +166,15 @@ func (s *shellScanner) quoted(q rune) {
 			s.word.WriteRune(s.next())
 		case q == '"' && (c == '`' || c == '$' && expansionStart(s.peek(1))):
 			s.expansion()
-			s.word.WriteRune(s.next())
 		default:
 			s.word.WriteRune(s.next())
 		}
 	}
-	name := map[rune]string{'\'': "single", '"': "double"}[q]
-	s.ps.add(open, `close it before the end of the command; to write the quote character itself, put it inside the other kind of quotes ("'" or '"')`,
-		"unterminated %s quote", name)
+	if q == '\'' {
+		s.ps.add(open, `close it with ' before the end of the command; to write a ' inside a word, quote it as "'"`, "unterminated single quote")
+	} else {
+		s.ps.add(open, `close it with " before the end of the command; to write a " inside a word, write \" or quote it as '"'`, "unterminated double quote")
+	}
 	s.i = openIndex
 	s.line, s.col = open.line, open.col
 	for s.i < len(s.src) && s.peek(0) != '\n' {
@@ -196,27 +196,45 @@ func (s *shellScanner) operator() {
 	}
 	s.endWord()
 	s.cur.broken = true
-	if op == "`" {
-		s.ps.add(at, shellHint, "command substitution with ` is not supported")
-		return
-	}
 	s.ps.add(at, shellHint, "shell operator %q is not supported", op)
 }
 
-// expansion reports a $ or ` the shell would expand; labctl has no variables to expand.
+// expansion reports a $ or ` the shell would expand (labctl has no variables to expand)
+// and skips it, so one expansion makes one problem.
 func (s *shellScanner) expansion() {
 	s.cur.broken = true
 	at := s.here()
 	switch {
-	case s.peek(0) == '`' || s.peek(1) == '(':
+	case s.peek(0) == '`':
 		s.ps.add(at, shellHint, "command substitution is not supported")
-	default:
-		end := s.i + 1
-		for end < len(s.src) && (s.src[end] == '_' || s.src[end] == '{' || s.src[end] == '}' ||
-			unicode.IsLetter(s.src[end]) || unicode.IsDigit(s.src[end])) {
-			end++
+		s.next()
+		for s.i < len(s.src) && s.peek(0) != '`' && s.peek(0) != '\n' {
+			s.next()
 		}
-		s.ps.add(at, "write the value itself; "+notAScript, "shell variable %s is not expanded", string(s.src[s.i:end]))
+		if s.peek(0) == '`' {
+			s.next()
+		}
+	case s.peek(1) == '(':
+		s.ps.add(at, shellHint, "command substitution is not supported")
+		s.next()
+		for depth := 0; s.i < len(s.src) && s.peek(0) != '\n'; {
+			r := s.next()
+			if r == '(' {
+				depth++
+			} else if r == ')' {
+				if depth--; depth == 0 {
+					break
+				}
+			}
+		}
+	default:
+		start := s.i
+		s.next()
+		for s.i < len(s.src) && (s.peek(0) == '_' || s.peek(0) == '{' || s.peek(0) == '}' ||
+			unicode.IsLetter(s.peek(0)) || unicode.IsDigit(s.peek(0))) {
+			s.next()
+		}
+		s.ps.add(at, "write the value itself; "+notAScript, "shell variable %s is not expanded", string(s.src[start:s.i]))
 	}
 }
 

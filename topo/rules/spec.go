@@ -129,6 +129,9 @@ func canonical(args []string) []string {
 			}
 		case "-j", "-g":
 			inTarget = true
+		default:
+			// A match option after the target still belongs to its match.
+			inTarget = inTarget && protocolNeeds[word] == nil
 		}
 		if inTarget {
 			target = append(append(target, item...), values...)

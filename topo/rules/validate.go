@@ -139,7 +139,7 @@ func (a *applier) reportPlace(t *Table, hook, ch *Chain, index int, path []jump,
 		if at, mine := a.written[jr.Origin]; mine {
 			key := fmt.Sprintf("place-via %s %s %d %s", t.Name, j.from.Name, j.index, target)
 			report(key, at, hint+"; jump to "+ch.Name+" only from there",
-				"chain %s, reached through this jump from %s, has a %s rule (%s)", ch.Name, hook.Name, target, r.Origin)
+				"chain %s, reached through this jump from %s, has a %s rule%s", ch.Name, hook.Name, target, originNote(r.Origin))
 			return
 		}
 	}

@@ -1,0 +1,52 @@
+package rules
+
+import "strings"
+
+// IsTextPattern reports whether a rule pattern is a piece of rule text (it has a
+// blank or starts with -), rather than a name of a chain, target or comment.
+func IsTextPattern(pattern string) bool {
+	return strings.ContainsAny(pattern, " \t") || strings.HasPrefix(pattern, "-")
+}
+
+// MatchPattern reports whether a rule of chain with the given arguments (nil for the
+// chain itself, e.g. its policy) matches a pattern as probes write them. A name pattern,
+// where * stands for any text, matches the chain's name, the rule's target (-j, -g) or
+// its comment. A text pattern matches when the rule's iptables-save line
+// ("-A CHAIN ARGS") contains it.
+func MatchPattern(pattern, chain string, args []string) bool {
+	if IsTextPattern(pattern) {
+		if args == nil {
+			return false
+		}
+		return strings.Contains("-A "+chain+" "+Join(args), strings.TrimSpace(pattern))
+	}
+	if glob(pattern, chain) {
+		return true
+	}
+	if args == nil {
+		return false
+	}
+	spec := ParseSpec(args)
+	return (spec.Target != "" && glob(pattern, spec.Target)) || (spec.Comment != "" && glob(pattern, spec.Comment))
+}
+
+// glob matches s against pattern, in which * stands for any text (also / and blanks,
+// which comments such as "default/web:http" contain).
+func glob(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for _, mid := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, mid)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(mid):]
+	}
+	return strings.HasSuffix(s, parts[len(parts)-1])
+}
