@@ -4,14 +4,15 @@ package kube
 // core/v1 Pod that kube-proxy and the EndpointSlice controller read. Field names follow
 // the Kubernetes API; empty values take the API defaults noted on each field.
 
-// ServiceType is spec.type. ExternalName services get no proxy rules and are not modelled.
+// ServiceType is spec.type.
 type ServiceType string
 
-// Service types.
+// Service types. ExternalName services are DNS aliases: kube-proxy ignores them.
 const (
 	ServiceTypeClusterIP    ServiceType = "ClusterIP"
 	ServiceTypeNodePort     ServiceType = "NodePort"
 	ServiceTypeLoadBalancer ServiceType = "LoadBalancer"
+	ServiceTypeExternalName ServiceType = "ExternalName"
 )
 
 // Protocol is the L4 protocol of a service or container port.

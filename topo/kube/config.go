@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -14,6 +15,9 @@ type DetectLocalMode string
 const (
 	// DetectLocalClusterCIDR: traffic from the cluster CIDR ("-s <cidr>") is local.
 	DetectLocalClusterCIDR DetectLocalMode = "ClusterCIDR"
+	// DetectLocalNodeCIDR: traffic from the node's Pod CIDR ("-s <cidr>") is local; the
+	// rules are those of ClusterCIDR with the node's CIDR as the value.
+	DetectLocalNodeCIDR DetectLocalMode = "NodeCIDR"
 	// DetectLocalBridgeInterface: traffic entering from the CNI bridge ("-i <bridge>").
 	DetectLocalBridgeInterface DetectLocalMode = "BridgeInterface"
 	// DetectLocalInterfaceNamePrefix: traffic entering from pod interfaces ("-i <prefix>+").
@@ -33,8 +37,8 @@ type Config struct {
 	// of them answer NodePorts when NodePortAddresses is set.
 	NodeIPs []string
 	// DetectLocalMode defaults to ClusterCIDR; DetectLocal is its value: the cluster
-	// CIDR, the bridge name or the interface prefix. ClusterCIDR with an empty value
-	// detects nothing, as kube-proxy does without --cluster-cidr.
+	// or node CIDR, the bridge name or the interface prefix. A CIDR mode with an empty
+	// value detects nothing, as kube-proxy does without --cluster-cidr.
 	DetectLocalMode DetectLocalMode
 	DetectLocal     string
 	// MasqueradeAll masquerades all ClusterIP traffic.
@@ -66,6 +70,17 @@ type Config struct {
 	UnitTestMarkFormat bool
 }
 
+// Sysctls returns the sysctls kube-proxy itself sets on the node with this
+// configuration: route_localnet, so that NodePorts on 127.0.0.1 can be DNATed off the
+// node. (The conntrack sysctls it may tune are global to the kernel, not per node.)
+func (c Config) Sysctls() map[string]string {
+	n, err := c.settings()
+	if err != nil || !n.localhostNodePorts {
+		return nil
+	}
+	return map[string]string{"net.ipv4.conf.all.route_localnet": "1"}
+}
+
 // DefaultMasqueradeBit is kube-proxy's default masquerade bit.
 const DefaultMasqueradeBit = 14
 
@@ -82,9 +97,11 @@ type nodeSettings struct {
 	localhostNodePorts bool
 	nodePortsMatchAll  bool
 	nodePortIPs        []string
-	nfacct             bool
-	tcpLiberal         bool
-	kubeletFirst       bool
+	// nodePortsOnLoopback: the NodePort addresses include 127.0.0.1.
+	nodePortsOnLoopback bool
+	nfacct              bool
+	tcpLiberal          bool
+	kubeletFirst        bool
 }
 
 func (c Config) settings() (nodeSettings, error) {
@@ -98,13 +115,13 @@ func (c Config) settings() (nodeSettings, error) {
 		kubeletFirst:  c.KubeletFirewallFirst,
 	}
 	if c.NodeName == "" {
-		errs = append(errs, errors.New("kube-proxy config: node name is empty"))
+		errs = append(errs, errors.New("node name is empty"))
 	}
 	var nodeIPs []netip.Addr
 	for _, s := range c.NodeIPs {
 		ip, err := parseIPSloppy(s)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("kube-proxy config: node IP: %w", err))
+			errs = append(errs, fmt.Errorf("node IP: %w", err))
 			continue
 		}
 		if ip.Is4() {
@@ -120,7 +137,7 @@ func (c Config) settings() (nodeSettings, error) {
 		bit = *c.MasqueradeBit
 	}
 	if bit < 0 || bit > 31 {
-		errs = append(errs, fmt.Errorf("kube-proxy config: masquerade bit %d is outside 0..31", bit))
+		errs = append(errs, fmt.Errorf("masquerade bit %d is outside 0..31", bit))
 		bit = DefaultMasqueradeBit
 	}
 	if c.UnitTestMarkFormat {
@@ -136,39 +153,42 @@ func (c Config) settings() (nodeSettings, error) {
 	if err := n.setNodePortAddresses(c.NodePortAddresses, nodeIPs); err != nil {
 		errs = append(errs, err)
 	}
-	// Like kube-proxy: localhost NodePorts need the loopback range among the NodePort
-	// addresses.
-	n.localhostNodePorts = (c.LocalhostNodePorts == nil || *c.LocalhostNodePorts) && n.nodePortsContainLoopback(c.NodePortAddresses)
-	return n, errors.Join(errs...)
+	// Like kube-proxy: localhost NodePorts need the loopback address among the
+	// NodePort addresses.
+	n.localhostNodePorts = (c.LocalhostNodePorts == nil || *c.LocalhostNodePorts) && n.nodePortsOnLoopback
+	if len(errs) > 0 {
+		return n, fmt.Errorf("kube-proxy config of node %q: %w", c.NodeName, errors.Join(errs...))
+	}
+	return n, nil
 }
 
 func (n *nodeSettings) setLocalDetector(mode DetectLocalMode, value string) error {
 	switch mode {
-	case "", DetectLocalClusterCIDR:
+	case "", DetectLocalClusterCIDR, DetectLocalNodeCIDR:
 		if value == "" {
 			return nil
 		}
 		cidr, err := parseCIDRSloppy(value)
 		if err != nil {
-			return fmt.Errorf("kube-proxy config: detect-local cluster CIDR: %w", err)
+			return fmt.Errorf("detect-local %s: %w", cmp.Or(mode, DetectLocalClusterCIDR), err)
 		}
 		n.ifLocal = []string{"-s", cidr.String()}
 		n.ifNotLocal = []string{"!", "-s", cidr.String()}
 	case DetectLocalBridgeInterface:
 		if value == "" {
-			return errors.New("kube-proxy config: detect-local mode BridgeInterface needs the bridge name")
+			return errors.New("detect-local mode BridgeInterface needs the bridge name")
 		}
 		n.ifLocal = []string{"-i", value}
 		n.ifNotLocal = []string{"!", "-i", value}
 	case DetectLocalInterfaceNamePrefix:
 		if value == "" {
-			return errors.New("kube-proxy config: detect-local mode InterfaceNamePrefix needs the prefix")
+			return errors.New("detect-local mode InterfaceNamePrefix needs the prefix")
 		}
 		n.ifLocal = []string{"-i", value + "+"}
 		n.ifNotLocal = []string{"!", "-i", value + "+"}
 	case DetectLocalNone:
 	default:
-		return fmt.Errorf("kube-proxy config: unknown detect-local mode %q (want ClusterCIDR, BridgeInterface, InterfaceNamePrefix or None)", mode)
+		return fmt.Errorf("unknown detect-local mode %q (want ClusterCIDR, NodeCIDR, BridgeInterface, InterfaceNamePrefix or None)", mode)
 	}
 	return nil
 }
@@ -182,7 +202,7 @@ var loopback = netip.MustParseAddr("127.0.0.1")
 // loopback address counts as one, as lo always has it.
 func (n *nodeSettings) setNodePortAddresses(cidrs []string, nodeIPs []netip.Addr) error {
 	if len(cidrs) == 0 {
-		n.nodePortsMatchAll = true
+		n.nodePortsMatchAll, n.nodePortsOnLoopback = true, true
 		return nil
 	}
 	var prefixes []netip.Prefix
@@ -195,13 +215,14 @@ func (n *nodeSettings) setNodePortAddresses(cidrs []string, nodeIPs []netip.Addr
 		}
 		p, err := parseCIDRSloppy(s)
 		if err != nil {
-			return fmt.Errorf("kube-proxy config: nodePortAddresses: %w", err)
+			return fmt.Errorf("nodePortAddresses: %w", err)
 		}
 		if !p.Addr().Is4() {
 			continue
 		}
 		if p.Bits() == 0 {
-			n.nodePortsMatchAll = true
+			n.nodePortsMatchAll, n.nodePortsOnLoopback = true, true
+			n.nodePortIPs = nil
 			return nil
 		}
 		prefixes = append(prefixes, p)
@@ -210,21 +231,10 @@ func (n *nodeSettings) setNodePortAddresses(cidrs []string, nodeIPs []netip.Addr
 		for _, p := range prefixes {
 			if p.Contains(ip) {
 				n.nodePortIPs = append(n.nodePortIPs, ip.String())
+				n.nodePortsOnLoopback = n.nodePortsOnLoopback || ip == loopback
 				break
 			}
 		}
 	}
 	return nil
-}
-
-func (n *nodeSettings) nodePortsContainLoopback(cidrs []string) bool {
-	if n.nodePortsMatchAll {
-		return true
-	}
-	for _, s := range cidrs {
-		if p, err := parseCIDRSloppy(s); err == nil && p.Contains(loopback) {
-			return true
-		}
-	}
-	return false
 }

@@ -36,7 +36,7 @@ type proxier struct {
 
 	nat *rules.Table
 
-	filterServices, filterExternal, filterForward   *rules.Chain
+	filterServices, filterExternal, filterForward    *rules.Chain
 	filterNodePorts, filterFirewall, kubeletFirewall *rules.Chain
 	natServices, natNodePorts                        *rules.Chain
 	natPostrouting, natMarkMasq                      *rules.Chain

@@ -119,6 +119,8 @@ func TestConfigVariants(t *testing.T) {
 			[]string{`-m comment --comment "default/web:http cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 80 ! -i cni0 -j KUBE-MARK-MASQ`}, "KUBE-MARK-MASQ"},
 		{"prefix", func(c *Config) { c.DetectLocalMode, c.DetectLocal = DetectLocalInterfaceNamePrefix, "veth" }, "nat", svc,
 			[]string{`-m comment --comment "default/web:http cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 80 ! -i veth+ -j KUBE-MARK-MASQ`}, "KUBE-MARK-MASQ"},
+		{"node CIDR", func(c *Config) { c.DetectLocalMode, c.DetectLocal = DetectLocalNodeCIDR, "10.244.1.0/24" }, "nat", svc,
+			[]string{`-m comment --comment "default/web:http cluster IP" -m tcp -p tcp -d 10.96.0.10 --dport 80 ! -s 10.244.1.0/24 -j KUBE-MARK-MASQ`}, "KUBE-MARK-MASQ"},
 		{"no detection", func(c *Config) { c.DetectLocalMode = DetectLocalNone }, "nat", svc, nil, "KUBE-MARK-MASQ"},
 		{"no localhost NodePorts", func(c *Config) { c.LocalhostNodePorts = new(false) }, "nat", chainServices,
 			[]string{`-m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS`}, "NOTE"},
@@ -174,17 +176,22 @@ func TestSnapshotErrorsAndSkips(t *testing.T) {
 		{Namespace: "a", Name: "bad-range", ClusterIP: "10.96.0.3", Ports: []ServicePort{{Port: 80}}, LoadBalancerSourceRanges: []string{"10.0.0.0/33"}},
 		{Namespace: "a", Name: "dup", ClusterIP: "10.96.0.4", Ports: []ServicePort{{Port: 80}}},
 		{Namespace: "a", Name: "dup", ClusterIP: "10.96.0.5", Ports: []ServicePort{{Port: 80}}},
+		{Namespace: "a", Name: "policy", ClusterIP: "10.96.0.6", Ports: []ServicePort{{Port: 80}}, ExternalTrafficPolicy: "local"},
+		{Namespace: "a", Name: "unnamed", ClusterIP: "10.96.0.7", Ports: []ServicePort{{Port: 80}, {Port: 81}}},
+		{Namespace: "a", Name: "same-name", ClusterIP: "10.96.0.8", Ports: []ServicePort{{Name: "p", Port: 80}, {Name: "p", Port: 81}}},
+		{Namespace: "a", Name: "alias", Type: ServiceTypeExternalName, Ports: []ServicePort{{Port: 80}}},
 	}
 	_, err := NewSnapshot(services, nil)
 	if err == nil {
 		t.Fatal("bad services accepted")
 	}
-	for _, want := range []string{"a/bad-ip: clusterIP", "a/bad-port", "a/bad-proto", "a/bad-range", "a/dup: defined twice"} {
+	for _, want := range []string{"a/bad-ip: clusterIP", "a/bad-port", "a/bad-proto", "a/bad-range", "a/dup: defined twice",
+		`a/policy: externalTrafficPolicy "local" is not one of`, "a/unnamed: ports need names", `a/same-name: port name "p" is used twice`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	for _, unwanted := range []string{"headless", "v6"} {
+	for _, unwanted := range []string{"headless", "v6", "alias"} {
 		if strings.Contains(err.Error(), unwanted) {
 			t.Errorf("error %q mentions %s, which kube-proxy ignores", err, unwanted)
 		}
@@ -209,3 +216,14 @@ func TestLargeClusterMode(t *testing.T) {
 	}
 }
 
+func TestSysctls(t *testing.T) {
+	want := map[string]string{"net.ipv4.conf.all.route_localnet": "1"}
+	if got := realNodeConfig("node-1").Sysctls(); !cmp.Equal(got, want) {
+		t.Errorf("default: %v, want %v", got, want)
+	}
+	cfg := realNodeConfig("node-1")
+	cfg.NodePortAddresses = []string{"192.168.50.0/24"} // no loopback: no localhost NodePorts
+	if got := cfg.Sysctls(); got != nil {
+		t.Errorf("without loopback NodePorts: %v", got)
+	}
+}

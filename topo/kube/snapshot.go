@@ -32,20 +32,28 @@ type servicePort struct {
 	service  string // "namespace/name"
 	name     string // ServicePortName
 	protocol string // lower case, as in "-p tcp"
-	clusterIP, port, nodePort, healthCheckNodePort string
-	nodePortNumber                                  int32
-	externalIPs                                     []string
-	lbVIPs                                          []string // ingress IPs kube-proxy captures (VIP mode)
-	lbIngressIPs                                    []string // all ingress IPs, owned by the cloud load balancer
-	sourceRanges                                    []netip.Prefix
-	loadBalancer                                    bool // type LoadBalancer
-	affinity                                        bool
-	stickySeconds                                   string
 
-	internalLocal, externalLocal bool
+	// Addresses and ports, as kube-proxy prints them.
+	clusterIP           string
+	port                string
+	nodePort            string // "" without a NodePort
+	nodePortNumber      int32
+	healthCheckNodePort string // "" unless LoadBalancer with eTP=Local
+	externalIPs         []string
+	lbVIPs              []string // ingress IPs kube-proxy captures (VIP mode)
+	lbIngressIPs        []string // all ingress IPs, owned by the cloud load balancer
+	sourceRanges        []netip.Prefix
+
+	loadBalancer  bool // type LoadBalancer
+	affinity      bool // sessionAffinity ClientIP
+	stickySeconds string
+
+	internalLocal bool
+	externalLocal bool
 	// externallyAccessible is per port: a NodePort, external IPs or LB VIPs.
-	externallyAccessible               bool
-	usesClusterEndpoints, usesLocalEps bool
+	externallyAccessible bool
+	usesClusterEndpoints bool
+	usesLocalEps         bool
 
 	svcChain, svlChain, extChain, fwChain string
 	comments                              serviceComments
@@ -60,27 +68,28 @@ type servicePort struct {
 }
 
 type serviceComments struct {
-	clusterIP, externalIP, loadBalancerIP            string
-	noEndpoints, noLocalEndpoints, healthCheck       string
-	firewallDrop, firewallOther                      string
-	externalMasquerade, podTraffic, localMasquerade  string
-	localRoute                                       string
+	clusterIP, externalIP, loadBalancerIP           string
+	noEndpoints, noLocalEndpoints, healthCheck      string
+	firewallDrop, firewallOther                     string
+	externalMasquerade, podTraffic, localMasquerade string
+	localRoute                                      string
 }
 
 type endpoint struct {
-	ip       string
-	hostPort string // "ip:port"
-	nodeName string
-	ready, serving, terminating bool
+	ip          string
+	hostPort    string // "ip:port"
+	nodeName    string
 	chain       string // KUBE-SEP-…
 	jumpComment string // "ns/name:port -> ip:port"
+
+	ready, serving, terminating bool
 }
 
 func (e *endpoint) servingTerminating() bool { return e.serving && e.terminating }
 
-// NewSnapshot digests services and their EndpointSlices. Headless services, IPv6
-// addresses and endpoint ports that match no service port are ignored, as the IPv4
-// kube-proxy ignores them; malformed values are reported, all at once.
+// NewSnapshot digests services and their EndpointSlices. Headless and ExternalName
+// services, IPv6 addresses and endpoint ports that match no service port are ignored,
+// as the IPv4 kube-proxy ignores them; malformed values are reported, all at once.
 func NewSnapshot(services []Service, endpointSlices []EndpointSlice) (*Snapshot, error) {
 	s := &Snapshot{}
 	var errs []error
@@ -114,15 +123,21 @@ func NewSnapshot(services []Service, endpointSlices []EndpointSlice) (*Snapshot,
 		}
 		s.ports = append(s.ports, ports...)
 	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	s.largeCluster = total > largeClusterEndpointsThreshold
 	s.probabilities = probabilities(maxEndpoints)
-	return s, errors.Join(errs...)
+	return s, nil
 }
 
 // newServicePorts returns kube-proxy's service ports of svc, none for a headless or
 // IPv6-only service.
 func newServicePorts(svc *Service, endpointSlices []*EndpointSlice) ([]*servicePort, error) {
-	if svc.ClusterIP == "" || svc.ClusterIP == "None" {
+	if err := svc.validate(); err != nil {
+		return nil, err
+	}
+	if svc.ClusterIP == "" || svc.ClusterIP == "None" || svc.Type == ServiceTypeExternalName {
 		return nil, nil
 	}
 	clusterIP, err := parseIPSloppy(svc.ClusterIP)
@@ -181,13 +196,7 @@ func newServicePorts(svc *Service, endpointSlices []*EndpointSlice) ([]*serviceP
 
 	var out []*servicePort
 	for _, p := range svc.Ports {
-		if p.Port <= 0 || p.Port > 65535 || p.NodePort < 0 || p.NodePort > 65535 {
-			return nil, fmt.Errorf("port %q: port %d / nodePort %d out of range", p.Name, p.Port, p.NodePort)
-		}
 		proto := protocolOrTCP(p.Protocol)
-		if proto != ProtocolTCP && proto != ProtocolUDP && proto != ProtocolSCTP {
-			return nil, fmt.Errorf("port %q: unknown protocol %q (want TCP, UDP or SCTP)", p.Name, p.Protocol)
-		}
 		name := ServicePortName(svc.Namespace, svc.Name, p.Name)
 		sp := &servicePort{
 			service:             svc.Namespace + "/" + svc.Name,
