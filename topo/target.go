@@ -260,3 +260,14 @@ func servicePort(svc *plan.Service, want string) (plan.ServicePort, *addrError) 
 	}
 	return plan.ServicePort{}, &addrError{fmt.Sprintf("Service %s/%s has no port %q", svc.Namespace, svc.Name, want), "ports (number or name): " + strings.Join(list, ", ")}
 }
+
+// ResolveTarget reads a target as a probe's to: may write it, against a compiled
+// plan: the address and port, and the Service port's protocol ("tcp", "udp", or ""
+// when the target is not a Service). labctl trace uses it.
+func ResolveTarget(p *plan.Plan, s string) (plan.Target, string, error) {
+	t, err := newAddrBook(p).resolveTarget(s)
+	if err != nil {
+		return plan.Target{}, "", fmt.Errorf("%s (%s)", err.msg, err.hint)
+	}
+	return t.Target, t.protocol, nil
+}

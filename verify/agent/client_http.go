@@ -46,7 +46,7 @@ func exchangeHTTP(conn net.Conn, to Hop, req Request) (Answer, error) {
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		// A bodiless status (204, 304): the header names who answered.
-		return Answer{V: Version, ID: req.ID, Host: resp.Header.Get(HostHeader), Protocol: HTTP, Status: resp.StatusCode}, nil
+		return Answer{V: Version, ID: req.ID, Host: resp.Header.Get(HostHeader), Protocol: HTTP, Status: resp.StatusCode, Body: data}, nil
 	}
 	var ans Answer
 	if err := json.Unmarshal(data, &ans); err != nil {
@@ -56,5 +56,6 @@ func exchangeHTTP(conn net.Conn, to Hop, req Request) (Answer, error) {
 	// The status the client got is the one that counts, even if a proxy on the
 	// way changed it.
 	ans.Status = resp.StatusCode
+	ans.Body = data
 	return ans, nil
 }

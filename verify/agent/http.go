@@ -34,6 +34,12 @@ func openHTTP(h *host, l Listener) (*httpEndpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newHTTPEndpoint(h, l, ln), nil
+}
+
+// newHTTPEndpoint serves HTTP on ln, which a TCP listener may also feed with the
+// connections it found to speak HTTP.
+func newHTTPEndpoint(h *host, l Listener, ln net.Listener) *httpEndpoint {
 	e := &httpEndpoint{host: h, listener: l, ln: ln}
 	var handler http.Handler = http.HandlerFunc(e.answerHTTP)
 	if l.ProxyTo != "" {
@@ -46,7 +52,7 @@ func openHTTP(h *host, l Listener) (*httpEndpoint, error) {
 		// produce on purpose) out of the agent's log.
 		ErrorLog: log.New(io.Discard, "", 0),
 	}
-	return e, nil
+	return e
 }
 
 func (e *httpEndpoint) close() { e.srv.Close() }

@@ -121,6 +121,9 @@ type Answer struct {
 	Error string `json:"error,omitempty"`
 	// Hops holds the answer of the next hop of the relay, if any.
 	Hops []Answer `json:"hops,omitempty"`
+	// Body is the HTTP response body as the client received it (client side only,
+	// never sent): what a probe's bodyContains is checked against.
+	Body []byte `json:"-"`
 }
 
 // Chain flattens a relay: the answer itself, then its next hop's answer, and so on.

@@ -15,10 +15,13 @@ import (
 const answerWriteTimeout = 10 * time.Second
 
 // tcpEndpoint serves line-delimited JSON requests on a TCP listener.
+// Connections that start with an HTTP request go to an HTTP server (tcp_http.go).
 type tcpEndpoint struct {
 	host     *host
 	listener Listener
 	ln       net.Listener
+	handoff  *handoffListener
+	http     *httpEndpoint
 }
 
 func openTCP(h *host, l Listener) (*tcpEndpoint, error) {
@@ -26,12 +29,22 @@ func openTCP(h *host, l Listener) (*tcpEndpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &tcpEndpoint{host: h, listener: l, ln: ln}, nil
+	handoff := newHandoffListener(ln.Addr())
+	httpListener := Listener{Port: l.Port, Protocol: HTTP, Address: l.Address}
+	return &tcpEndpoint{host: h, listener: l, ln: ln, handoff: handoff, http: newHTTPEndpoint(h, httpListener, handoff)}, nil
 }
 
-func (e *tcpEndpoint) close() { e.ln.Close() }
+func (e *tcpEndpoint) close() {
+	e.ln.Close()
+	e.http.close()
+}
 
 func (e *tcpEndpoint) serve(s *server) error {
+	s.wg.Go(func() {
+		if err := e.http.serve(s); err != nil && s.ctx.Err() == nil {
+			s.fail(err)
+		}
+	})
 	return s.acceptLoop(e.host, e.listener, e.ln, func(conn net.Conn) { e.converse(s, conn) })
 }
 
@@ -40,6 +53,10 @@ func (e *tcpEndpoint) serve(s *server) error {
 func (e *tcpEndpoint) converse(s *server, conn net.Conn) {
 	x := exchange{protocol: TCP, local: conn.LocalAddr().String(), remote: conn.RemoteAddr().String()}
 	reader := bufio.NewReader(conn)
+	if speaksHTTP(reader) {
+		e.handOver(s, newPeekedConn(conn, reader))
+		return
+	}
 	for {
 		line, readErr := readLine(reader, MaxRequestBytes)
 		if errors.Is(readErr, errLineTooLong) {

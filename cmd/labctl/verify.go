@@ -1,0 +1,186 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+
+	"github.com/spf13/cobra"
+
+	"github.com/labctl/labctl/node"
+	"github.com/labctl/labctl/topo"
+	"github.com/labctl/labctl/topo/plan"
+	"github.com/labctl/labctl/verify"
+)
+
+// reportFlags are the output options verify and test share.
+type reportFlags struct {
+	output string
+	junit  string
+	run    string
+}
+
+func (f *reportFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "table or json")
+	cmd.Flags().StringVar(&f.junit, "junit", "", "also write a JUnit XML report to this file (for CI test reporters)")
+	cmd.Flags().StringVar(&f.run, "run", "", "run only the probes whose name matches this regular expression")
+}
+
+// options checks the flags and turns them into run options.
+func (f *reportFlags) options() (verify.Options, error) {
+	if f.output != "table" && f.output != "json" {
+		return verify.Options{}, usageError{fmt.Errorf("--output %q: use table or json", f.output)}
+	}
+	var opts verify.Options
+	if f.run != "" {
+		re, err := regexp.Compile(f.run)
+		if err != nil {
+			return opts, usageError{fmt.Errorf("--run %q: %w", f.run, err)}
+		}
+		opts.Select = re.MatchString
+	}
+	return opts, nil
+}
+
+func newVerifyCmd() *cobra.Command {
+	f := &reportFlags{}
+	cmd := &cobra.Command{
+		Use:   "verify FILE|LABNAME",
+		Short: "Run the probes and steps of a running lab and judge them",
+		Long: `Send each probe's traffic from its host in the running lab and check what the lab
+file expects: who answers, the source address they see, HTTP details, conntrack
+entries, rules hit. Without steps every probe runs, in file order; with steps, the
+probes no step names run first, then the steps. A failed probe is sent once more and
+traced: the report says where its packets went.
+
+With a lab name, the lab file recorded by labctl up is read again.
+Exit status: 0 every probe passed, 1 a probe failed, 2 bad input or the lab is not up.
+When GITHUB_STEP_SUMMARY is set, a Markdown summary is appended to that file.`,
+		Example: "  labctl verify labs/basic.yaml\n  labctl verify basic --run 'DNAT' -o json\n" +
+			"  labctl verify labs/hairpin.yaml --junit report.xml",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeRunning,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := node.RequireRoot(); err != nil {
+				return err
+			}
+			opts, err := f.options()
+			if err != nil {
+				return err
+			}
+			p, err := runningPlan(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			rep := runProbes(cmd, p, opts, f.output == "table")
+			return writeReports(cmd, f, rep)
+		},
+	}
+	f.add(cmd)
+	return cmd
+}
+
+// runningPlan compiles the lab (a file, or the file a running lab was built from) and
+// checks that it is up.
+func runningPlan(cmd *cobra.Command, arg string) (*plan.Plan, error) {
+	path := arg
+	if !isLabFile(arg) {
+		st, err := node.ReadState(arg)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, usageError{fmt.Errorf("lab %s is not running (labctl ls shows what runs)", arg)}
+		}
+		if err != nil {
+			return nil, err
+		}
+		if st.Source == "" {
+			return nil, usageError{fmt.Errorf("lab %s was built without a lab file: give the file", arg)}
+		}
+		path = st.Source
+	}
+	p, err := compileFile(path, topo.CompileOptions{})
+	if err != nil {
+		return nil, err
+	}
+	st, err := node.ReadState(p.Instance)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, usageError{fmt.Errorf("lab %s is not running: run labctl up %s first", p.Instance, path)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if st.Status != node.StatusUp {
+		return nil, usageError{fmt.Errorf("lab %s is not fully up (status %s): run labctl up --replace %s", p.Instance, st.Status, path)}
+	}
+	if st.Backend != "" {
+		p.Backend = st.Backend // up may have been given --iptables
+	}
+	if st.Digest != p.Digest() {
+		fmt.Fprintf(cmd.ErrOrStderr(), "labctl: warning: lab %s runs an older version of %s (hosts, links or rules changed); probes may not match: labctl up --replace %s\n", p.Instance, path, path)
+	}
+	return p, nil
+}
+
+// runProbes runs the plan's probes and steps, printing progress when asked.
+func runProbes(cmd *cobra.Command, p *plan.Plan, opts verify.Options, progress bool) *verify.Report {
+	if progress && isTerminal(cmd.ErrOrStderr()) {
+		opts.Progress = func(r verify.Result) {
+			fmt.Fprintf(cmd.ErrOrStderr(), "  %s  %s\n", map[bool]string{true: "PASS", false: "FAIL"}[r.Pass], r.Name())
+		}
+	}
+	env := verify.NewKernel(p)
+	defer env.Close()
+	return verify.Run(cmd.Context(), p, env, opts)
+}
+
+// writeReports prints the report and writes the JUnit and GitHub summary files;
+// a failed probe makes the command exit 1.
+func writeReports(cmd *cobra.Command, f *reportFlags, reps ...*verify.Report) error {
+	out := cmd.OutOrStdout()
+	failed := 0
+	for _, rep := range reps {
+		failed += rep.Failed
+		var err error
+		if f.output == "json" {
+			err = rep.WriteJSON(out)
+		} else {
+			err = rep.WriteTable(out)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if f.junit != "" {
+		if err := writeFile(f.junit, func(w io.Writer) error { return verify.WriteJUnit(w, reps...) }, false); err != nil {
+			return err
+		}
+	}
+	if summary := os.Getenv("GITHUB_STEP_SUMMARY"); summary != "" {
+		for _, rep := range reps {
+			if err := writeFile(summary, rep.WriteMarkdown, true); err != nil {
+				return err
+			}
+		}
+	}
+	if failed > 0 {
+		return checkFailed{failed}
+	}
+	return nil
+}
+
+func writeFile(path string, write func(io.Writer) error, appendTo bool) error {
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if appendTo {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	}
+	fh, err := os.OpenFile(path, flags, 0o644)
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := write(fh); err != nil {
+		fh.Close()
+		return fmt.Errorf("write report %s: %w", path, err)
+	}
+	return fh.Close()
+}

@@ -1,0 +1,134 @@
+package verify
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// maxCell is the widest an expected or seen cell of the table gets; the details
+// under the table have the full text.
+const maxCell = 60
+
+// WriteTable writes the human report: one line per probe and step, then, for each
+// failure, what was expected, what was seen and where the packets went.
+func (r *Report) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROBE\tRESULT\tEXPECTED\tSEEN\tTIME")
+	for _, res := range r.Results {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", res.Name(), passText(res.Pass), cell(res.Expected()), cell(res.Seen()), durationText(res.Duration))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, res := range r.Results {
+		if !res.Pass {
+			fmt.Fprintf(w, "\n%s", res.Details())
+		}
+	}
+	_, err := fmt.Fprintf(w, "\n%s\n", r.Summary())
+	return err
+}
+
+// Summary is the report's last line.
+func (r *Report) Summary() string {
+	total := r.Passed + r.Failed
+	return fmt.Sprintf("lab %s: %d of %d passed, %d failed (%s)", r.Lab, r.Passed, total, r.Failed, durationText(r.Duration))
+}
+
+// Details explains one result: the traffic, each check, and the trace.
+func (res Result) Details() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s", passText(res.Pass), res.Name())
+	if res.Line > 0 {
+		fmt.Fprintf(&b, " (line %d)", res.Line)
+	}
+	fmt.Fprintf(&b, "\n  %s\n", res.Summary)
+	if res.Error != "" {
+		fmt.Fprintf(&b, "  %s\n", res.Error)
+	}
+	for _, c := range res.Checks {
+		mark := "ok  "
+		if !c.Pass {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(&b, "  %s %s\n         expected: %s\n         seen:     %s\n", mark, c.Name, c.Expected, c.Seen)
+	}
+	if res.Trace != nil {
+		b.WriteString("  where the packets went (the probe sent once more, counters and conntrack of every host read):\n")
+		for _, line := range strings.Split(strings.TrimRight(res.Trace.Text(), "\n"), "\n") {
+			fmt.Fprintf(&b, "    %s\n", line)
+		}
+	}
+	return b.String()
+}
+
+func passText(pass bool) string {
+	if pass {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+func cell(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > maxCell {
+		return s[:maxCell-3] + "..."
+	}
+	return s
+}
+
+func durationText(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000)
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteMarkdown writes the report as GitHub-flavoured Markdown, for a job summary
+// (GITHUB_STEP_SUMMARY): a table, and each failure's details folded.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	icon := "✅"
+	if !r.OK() {
+		icon = "❌"
+	}
+	fmt.Fprintf(&b, "### %s labctl verify: %s\n\n", icon, mdEscape(r.Summary()))
+	b.WriteString("| | Probe | Expected | Seen | Time |\n|---|---|---|---|---|\n")
+	for _, res := range r.Results {
+		mark := "✅"
+		if !res.Pass {
+			mark = "❌"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mark, mdEscape(res.Name()), mdEscape(res.Expected()), mdEscape(res.Seen()), durationText(res.Duration))
+	}
+	for _, res := range r.Results {
+		if res.Pass {
+			continue
+		}
+		fmt.Fprintf(&b, "\n<details><summary>%s</summary>\n\n```\n%s```\n\n</details>\n", htmlEscape("FAIL "+res.Name()), res.Details())
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
