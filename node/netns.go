@@ -23,41 +23,62 @@ const NetnsDir = "/run/netns"
 func NetnsPath(name string) string { return filepath.Join(NetnsDir, name) }
 
 // createNetns creates the named namespace and runs setup inside it, on the very thread
-// that created it. The thread is never unlocked: its namespace differs from the rest of
-// the process, so Go discards it when the goroutine ends.
+// that created it. The thread then goes back to the namespace it came from and is
+// reused (a new OS thread per namespace would cost a clone and a runtime thread start
+// each); if it cannot go back, it stays locked and Go discards it when the goroutine
+// ends. The way back is the thread's own namespace, opened before it leaves: not
+// /proc/self, which is the main thread's, and that one may be wedged in a namespace
+// by a goroutine that exited while locked to it.
 func createNetns(name string, setup func() error) error {
-	if err := os.MkdirAll(NetnsDir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", NetnsDir, err)
-	}
-	path := NetnsPath(name)
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		errc <- func() error {
-			f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
-			if err != nil {
-				if errors.Is(err, os.ErrExist) {
-					return fmt.Errorf("namespace %s already exists (left by an earlier run?): run labctl down first", name)
-				}
-				return fmt.Errorf("create namespace file: %w", err)
-			}
-			f.Close()
-			if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-				os.Remove(path)
-				return fmt.Errorf("unshare network namespace: %w", err)
-			}
-			self := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
-			if err := unix.Mount(self, path, "none", unix.MS_BIND, ""); err != nil {
-				os.Remove(path)
-				return fmt.Errorf("bind-mount namespace to %s: %w", path, err)
-			}
-			if setup == nil {
-				return nil
-			}
-			return setup()
-		}()
+		back, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			errc <- fmt.Errorf("open the thread's namespace: %w", err)
+			return
+		}
+		defer unix.Close(back)
+		err = enterNew(name)
+		if err == nil && setup != nil {
+			err = setup()
+		}
+		if unix.Setns(back, unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
 	}()
 	return <-errc
+}
+
+// enterNew moves the calling (locked) thread into a new namespace bind-mounted under
+// name. The mount point is created first with O_EXCL, so an existing namespace of the
+// same name is never replaced.
+func enterNew(name string) error {
+	path := NetnsPath(name)
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(NetnsDir, 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", NetnsDir, err)
+		}
+		f, err = os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	}
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("namespace %s already exists (left by an earlier run?): run labctl down first", name)
+		}
+		return fmt.Errorf("create namespace file: %w", err)
+	}
+	f.Close()
+	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("unshare network namespace: %w", err)
+	}
+	if err := unix.Mount("/proc/thread-self/ns/net", path, "none", unix.MS_BIND, ""); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("bind-mount namespace to %s: %w", path, err)
+	}
+	return nil
 }
 
 // deleteNetns unmounts and removes a named namespace. The kernel frees the namespace,

@@ -42,7 +42,7 @@ links:
 `
 
 // compileLab compiles src with a fresh lab name so tests never meet a running lab.
-func compileLab(t *testing.T, src string) *plan.Plan {
+func compileLab(t testing.TB, src string) *plan.Plan {
 	t.Helper()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)

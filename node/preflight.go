@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/labctl/labctl/node/iptables"
@@ -23,8 +24,8 @@ func (e MissingError) Error() string { return fmt.Sprintf("%s is missing: %s", e
 // Preflight checks, before anything is created, that this machine can build the plan:
 // root, network namespaces, iptables tools for the backend, br_netfilter when asked.
 func Preflight(p *plan.Plan) error {
-	if os.Geteuid() != 0 {
-		return MissingError{What: "root privilege", How: "labctl creates network namespaces; run it as root (sudo labctl ...), or in a privileged container"}
+	if err := RequireRoot(); err != nil {
+		return err
 	}
 	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
 		return MissingError{What: "network namespace support", How: "use a Linux kernel built with CONFIG_NET_NS (every distribution kernel is)"}
@@ -48,10 +49,61 @@ func Preflight(p *plan.Plan) error {
 	}
 	if needsBridgeNF {
 		if _, err := os.Stat("/proc/sys/net/bridge/bridge-nf-call-iptables"); err != nil {
-			return MissingError{What: "the br_netfilter kernel module (Kubernetes nodes need bridged traffic to go through iptables)", How: "load it with modprobe br_netfilter"}
+			return MissingError{What: "the br_netfilter kernel module (Kubernetes nodes need bridged traffic to go through iptables)", How: "load it with modprobe br_netfilter (in a container, on the host: modules belong to the host's kernel)"}
 		}
 	}
 	return nil
+}
+
+// RequireRoot checks the privilege every command that builds, enters or removes a
+// lab needs: root, with the capabilities a container drops unless it is privileged.
+// Without it the kernel's own "operation not permitted" would name a symptom, not
+// the cause.
+func RequireRoot() error {
+	if os.Geteuid() != 0 {
+		return MissingError{What: "root privilege", How: "labctl creates network namespaces; run it as root (sudo labctl ...), or in a privileged container"}
+	}
+	if !hasCapabilities(capNetAdmin, capSysAdmin) {
+		return MissingError{What: "the privilege to manage network namespaces (CAP_SYS_ADMIN and CAP_NET_ADMIN)", How: "labctl runs as root but without these capabilities, as in a container started without --privileged; start the container with --privileged (docker run --privileged, or \"privileged\": true in devcontainer.json)"}
+	}
+	return nil
+}
+
+// Capability numbers, from linux/capability.h.
+const (
+	capNetAdmin = 12
+	capSysAdmin = 21
+)
+
+// hasCapabilities reports whether the process has every given capability in its
+// effective set (CapEff in /proc/self/status). If the set cannot be read, it assumes
+// so and lets the kernel have the last word.
+func hasCapabilities(caps ...uint) bool {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return true
+	}
+	return statusHasCapabilities(string(data), caps...)
+}
+
+func statusHasCapabilities(status string, caps ...uint) bool {
+	for _, line := range strings.Split(status, "\n") {
+		hex, ok := strings.CutPrefix(line, "CapEff:")
+		if !ok {
+			continue
+		}
+		eff, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+		if err != nil {
+			return true
+		}
+		for _, c := range caps {
+			if eff&(1<<c) == 0 {
+				return false
+			}
+		}
+		return true
+	}
+	return true
 }
 
 // explainRestore names the lab file line of the rule iptables refused.

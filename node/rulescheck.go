@@ -20,6 +20,10 @@ func CheckRules(ctx context.Context, p *plan.Plan) error {
 	runner := iptables.Runner{Backend: p.Backend}
 	var problems topo.Problems
 	for _, n := range p.Namespaces {
+		if n.Rules == nil || !rulesetHasAuthorRules(n.Rules) {
+			// Decided without rendering: a cluster node's payload is about 0.5 MB.
+			continue
+		}
 		payload, origins := n.Payload()
 		if payload == nil || !hasAuthorRules(origins) {
 			continue
@@ -55,6 +59,24 @@ func hasAuthorRules(origins []rules.Origin) bool {
 	for _, o := range origins {
 		if o.Line > 0 && o.By == "" {
 			return true
+		}
+	}
+	return false
+}
+
+// rulesetHasAuthorRules reports whether any chain or rule of rs comes from the lab file.
+func rulesetHasAuthorRules(rs *rules.Ruleset) bool {
+	isAuthor := func(o rules.Origin) bool { return o.Line > 0 && o.By == "" }
+	for _, t := range rs.Tables {
+		for _, c := range t.Chains {
+			if isAuthor(c.Origin) {
+				return true
+			}
+			for _, r := range c.Rules {
+				if isAuthor(r.Origin) {
+					return true
+				}
+			}
 		}
 	}
 	return false

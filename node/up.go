@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
-	"github.com/labctl/labctl/node/iptables"
 	"github.com/labctl/labctl/topo/plan"
 )
 
@@ -28,17 +27,14 @@ type UpOptions struct {
 	// caller when the plan has servers.
 	Agent       func(configPath string) []string
 	AgentConfig []byte
-	// Workers bounds the per-namespace work done in parallel (default: 2 per CPU).
+	// Workers bounds the namespaces built in parallel (default: 2 per CPU).
 	Workers int
-	// Progress, when set, is told when each phase ends.
-	Progress func(Phase)
-}
-
-// Phase is one step of building or removing a lab, for progress output and benchmarks.
-type Phase struct {
-	Name    string
-	Count   int
-	Elapsed time.Duration
+	// RuleWorkers bounds the iptables-restore processes run at once (default: 1 per CPU).
+	RuleWorkers int
+	// Progress, when set, is told when each phase ends, and with ProgressEvery > 0
+	// also at that interval while phases run (Phase.Done false), with counts so far.
+	Progress      func(Phase)
+	ProgressEvery time.Duration
 }
 
 // UpResult says what up did.
@@ -48,6 +44,9 @@ type UpResult struct {
 	State     *State
 	Phases    []Phase
 }
+
+// upMemoryLimit is the soft memory limit of Up (see debug.SetMemoryLimit).
+const upMemoryLimit = 170 << 20
 
 // ErrRunning is returned when another plan of the lab is running and Replace is off.
 var ErrRunning = errors.New("lab is already running")
@@ -66,49 +65,74 @@ func Up(ctx context.Context, p *plan.Plan, opts UpOptions) (res *UpResult, err e
 	if done, err := checkRunning(p, opts.Replace); err != nil || done != nil {
 		return done, err
 	}
+	// The digest renders every payload (half a second for a 1,000-Pod cluster): it is
+	// computed beside the build and recorded with the final state. The first record
+	// only needs the namespaces, for down.
+	digest := make(chan string, 1)
+	go func() { digest <- p.Digest() }()
 	st := newState(p)
 	if err := writeState(st); err != nil {
 		return nil, err
 	}
 	defer func() {
 		if err != nil && !opts.KeepOnFailure {
-			_, _ = down(p.Instance)
+			_, _ = down(p.Instance, DownOptions{})
 		}
 	}()
-	b := &build{plan: p, opts: opts, state: st, res: &UpResult{State: st}}
-	if b.opts.Workers <= 0 {
-		b.opts.Workers = 2 * runtime.NumCPU()
+	if opts.Workers <= 0 {
+		opts.Workers = 2 * runtime.NumCPU()
 	}
-	steps := []struct {
-		name string
-		fn   func(context.Context) (int, error)
-	}{
-		{"namespaces", b.namespaces},
-		{"links", b.links},
-		{"addresses and routes", b.configure},
-		{"iptables", b.rules},
-		{"processes", b.processes},
+	if debug.SetMemoryLimit(-1) == math.MaxInt64 {
+		// Unless GOMEMLIMIT says otherwise: rendering payloads and the digest churn
+		// about 300 MB of short-lived memory for a 1,000-Pod cluster, and with the
+		// default GC pace the heap grows to twice the live plan (RSS 200 MB). A soft
+		// limit makes the GC work a little harder instead (RSS 175 MB, +5 % CPU).
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(upMemoryLimit))
 	}
-	for _, s := range steps {
+	b := newBuild(p, opts, st)
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	defer b.close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b.progress = newReporter(opts.Progress, opts.ProgressEvery)
+	defer b.progress.close()
+	b.rules = newRuleLoader(ctx, p, opts.RuleWorkers, b.progress, cancel)
+	for _, s := range b.stages() {
+		if s.fn == nil { // the rule loader, started with the first namespace
+			ph, err := b.rules.wait()
+			if err != nil {
+				return nil, err
+			}
+			b.res.Phases = append(b.res.Phases, ph)
+			continue
+		}
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, b.stopped(err)
 		}
-		start := time.Now()
-		n, err := s.fn(ctx)
-		if err != nil {
-			return nil, err
+		c := &counter{}
+		end := b.progress.begin(s.name, s.total, c)
+		if err := s.fn(ctx, c); err != nil {
+			return nil, b.stopped(err)
 		}
-		ph := Phase{Name: s.name, Count: n, Elapsed: time.Since(start)}
-		b.res.Phases = append(b.res.Phases, ph)
-		if opts.Progress != nil {
-			opts.Progress(ph)
-		}
+		b.res.Phases = append(b.res.Phases, end())
 	}
-	st.Status = StatusUp
+	st.Status, st.Digest = StatusUp, <-digest
 	if err := writeState(st); err != nil {
 		return nil, err
 	}
 	return b.res, nil
+}
+
+// stopped prefers the restore failure that cancelled the build over the cancellation,
+// once no restore runs any more (down must not race with one).
+func (b *build) stopped(err error) error {
+	_, _ = b.rules.wait()
+	if rerr := b.rules.failed(); rerr != nil {
+		return rerr
+	}
+	return err
 }
 
 // checkRunning decides what to do when the instance already exists: nothing if the
@@ -138,7 +162,7 @@ func checkRunning(p *plan.Plan, replace bool) (*UpResult, error) {
 		}
 		return nil, fmt.Errorf("lab %s: %s: run labctl up --replace to rebuild it, or labctl down %s: %w", p.Instance, why, p.Instance, ErrRunning)
 	}
-	_, err = down(p.Instance)
+	_, err = down(p.Instance, DownOptions{})
 	return nil, err
 }
 
@@ -152,14 +176,21 @@ func allExist(names []string) bool {
 }
 
 func newState(p *plan.Plan) *State {
-	st := &State{Instance: p.Instance, Lab: p.Lab, Machine: p.Machine, Source: p.Source, Digest: p.Digest(), Backend: p.Backend, Status: StatusBuilding, Created: time.Now().UTC()}
+	st := &State{Instance: p.Instance, Lab: p.Lab, Machine: p.Machine, Source: p.Source, Backend: p.Backend, Status: StatusBuilding, Created: time.Now().UTC()}
 	if abs, err := filepath.Abs(p.Source); err == nil && p.Source != "" {
 		st.Source = abs
+	}
+	// One pass over the veths: p.Ends per namespace would be quadratic (a million
+	// comparisons for a 1,000-Pod cluster).
+	ends := map[string][]plan.End{}
+	for _, v := range p.Veths {
+		ends[v.A.Namespace] = append(ends[v.A.Namespace], v.A)
+		ends[v.B.Namespace] = append(ends[v.B.Namespace], v.B)
 	}
 	for _, n := range p.Namespaces {
 		st.Namespaces = append(st.Namespaces, n.NetNS)
 		h := Host{Name: n.Name, Kind: n.Kind, NetNS: n.NetNS}
-		for _, e := range p.Ends(n.Name) {
+		for _, e := range ends[n.Name] {
 			h.Addresses = append(h.Addresses, prefixStrings(e.Addresses)...)
 		}
 		for _, br := range n.Bridges {
@@ -179,119 +210,27 @@ func prefixStrings(ps []netip.Prefix) []string {
 	return out
 }
 
-// build carries one run of Up through its phases.
-type build struct {
-	plan  *plan.Plan
-	opts  UpOptions
-	state *State
-	res   *UpResult
-}
-
-// parallel runs fn for every namespace with at most opts.Workers at once.
-func (b *build) parallel(ctx context.Context, fn func(*plan.Namespace) error) error {
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(b.opts.Workers)
-	for _, n := range b.plan.Namespaces {
-		g.Go(func() error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if err := fn(n); err != nil {
-				return fmt.Errorf("%s %s: %w", n.Kind, n.Name, err)
-			}
-			return nil
-		})
+// processCount is the number of processes and setup commands the lab starts.
+func (b *build) processCount() int {
+	n := 0
+	if b.opts.Agent != nil && hasServers(b.plan) {
+		n++
 	}
-	return g.Wait()
-}
-
-func (b *build) namespaces(ctx context.Context) (int, error) {
-	err := b.parallel(ctx, func(n *plan.Namespace) error {
-		return createNetns(n.NetNS, func() error { return setupInside(b.plan, n) })
-	})
-	return len(b.plan.Namespaces), err
-}
-
-// links creates every veth pair. Link creation is serialised by the kernel's rtnl lock,
-// so one goroutine does it.
-func (b *build) links(ctx context.Context) (int, error) {
-	hs := handles{}
-	defer hs.close()
-	for _, v := range b.plan.Veths {
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-		if err := addVeth(hs, b.plan, v); err != nil {
-			return 0, fmt.Errorf("%s: %w", v.A.Namespace, err)
-		}
+	for _, ns := range b.plan.Namespaces {
+		n += len(ns.Commands)
 	}
-	return len(b.plan.Veths), nil
+	return n
 }
 
-func (b *build) configure(ctx context.Context) (int, error) {
-	aSides := map[string]map[string]bool{}
-	for _, v := range b.plan.Veths {
-		if aSides[v.A.Namespace] == nil {
-			aSides[v.A.Namespace] = map[string]bool{}
-		}
-		aSides[v.A.Namespace][v.A.Name] = true
-	}
-	ends := map[string][]plan.End{}
-	for _, v := range b.plan.Veths {
-		ends[v.A.Namespace] = append(ends[v.A.Namespace], v.A)
-		ends[v.B.Namespace] = append(ends[v.B.Namespace], v.B)
-	}
-	err := b.parallel(ctx, func(n *plan.Namespace) error {
-		if len(n.Sysctls) > 0 {
-			if err := InNetns(n.NetNS, func() error { return writeSysctls(n.Sysctls) }); err != nil {
-				return err
-			}
-		}
-		if len(ends[n.Name]) == 0 && len(n.Routes) == 0 && len(n.Vxlans) == 0 {
-			return nil
-		}
-		hs := handles{}
-		defer hs.close()
-		h, err := hs.get(n.NetNS)
-		if err != nil {
-			return err
-		}
-		return configureEnds(h, n, ends[n.Name], aSides[n.Name])
-	})
-	return len(b.plan.Namespaces), err
-}
-
-func (b *build) rules(ctx context.Context) (int, error) {
-	runner := iptables.Runner{Backend: b.plan.Backend, LockDir: instanceDir(b.plan.Instance)}
-	count := 0
-	for _, n := range b.plan.Namespaces {
-		if payload, _ := n.Payload(); payload != nil {
-			count++
-		}
-	}
-	err := b.parallel(ctx, func(n *plan.Namespace) error {
-		payload, origins := n.Payload()
-		if payload == nil {
-			return nil
-		}
-		if err := runner.Restore(ctx, NetnsPath(n.NetNS), payload); err != nil {
-			return explainRestore(b.plan.Source, err, payload, origins)
-		}
-		return nil
-	})
-	return count, err
-}
-
-func (b *build) processes(ctx context.Context) (int, error) {
+func (b *build) processes(ctx context.Context, c *counter) error {
 	p, st := b.plan, b.state
 	if err := os.MkdirAll(filepath.Join(instanceDir(p.Instance), "logs"), 0o755); err != nil {
-		return 0, err
+		return err
 	}
-	started := 0
 	if b.opts.Agent != nil && hasServers(p) {
 		cfg := filepath.Join(instanceDir(p.Instance), "agent.json")
 		if err := os.WriteFile(cfg, b.opts.AgentConfig, 0o644); err != nil {
-			return 0, fmt.Errorf("write agent configuration: %w", err)
+			return fmt.Errorf("write agent configuration: %w", err)
 		}
 		proc, err := startAgent(p.Instance, b.opts.Agent(cfg), logPath(p.Instance, "agent"))
 		if proc.PID != 0 {
@@ -299,33 +238,34 @@ func (b *build) processes(ctx context.Context) (int, error) {
 			_ = writeState(st)
 		}
 		if err != nil {
-			return 0, err
+			return err
 		}
-		started++
+		c.add(1)
 	}
 	for _, n := range p.Namespaces {
-		for _, c := range n.Commands {
+		for _, cmd := range n.Commands {
 			if err := ctx.Err(); err != nil {
-				return started, err
+				return err
 			}
-			if !c.Background {
-				if err := runSetup(ctx, p.Instance, n.NetNS, c.Run); err != nil {
-					return started, fmt.Errorf("host %s: %s (line %d): %w", n.Name, p.Source, c.Line, err)
+			if !cmd.Background {
+				if err := runSetup(ctx, p.Instance, n.NetNS, cmd.Run); err != nil {
+					return fmt.Errorf("host %s: %s (line %d): %w", n.Name, p.Source, cmd.Line, err)
 				}
+				c.add(1)
 				continue
 			}
-			proc, err := startBackground(p.Instance, n.NetNS, n.Name, c.Run, logPath(p.Instance, n.Name))
+			proc, err := startBackground(p.Instance, n.NetNS, n.Name, cmd.Run, logPath(p.Instance, n.Name))
 			if err != nil {
-				return started, fmt.Errorf("host %s: %w", n.Name, err)
+				return fmt.Errorf("host %s: %w", n.Name, err)
 			}
 			st.Processes = append(st.Processes, proc)
 			if err := writeState(st); err != nil {
-				return started, err
+				return err
 			}
-			started++
+			c.add(1)
 		}
 	}
-	return started, nil
+	return nil
 }
 
 func hasServers(p *plan.Plan) bool {

@@ -3,8 +3,10 @@ package node
 import (
 	"fmt"
 	"net"
+	"net/netip"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/labctl/labctl/topo/plan"
@@ -67,4 +69,31 @@ func linkAndMAC(h *netlink.Handle, dev, mac string) (netlink.Link, net.HardwareA
 		return nil, nil, fmt.Errorf("%s: %w", dev, err)
 	}
 	return link, hw, nil
+}
+
+// vxlans creates VXLAN devices and their static entries (flannel's vxlan backend)
+// with vishvananda/netlink: one per node, not worth a second implementation.
+func (b *build) vxlans(s *space, names map[string]int32) error {
+	n := s.ns
+	if len(n.Vxlans) == 0 && len(n.Neighbors) == 0 && len(n.FDB) == 0 {
+		return nil
+	}
+	h, err := netlink.NewHandleAt(netns.NsHandle(s.fd))
+	if err != nil {
+		return fmt.Errorf("netlink handle: %w", err)
+	}
+	defer h.Close()
+	if err := addVxlans(h, n); err != nil {
+		return err
+	}
+	for _, v := range n.Vxlans {
+		if link, err := h.LinkByName(v.Name); err == nil {
+			names[v.Name] = int32(link.Attrs().Index)
+		}
+	}
+	return nil
+}
+
+func ipNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }

@@ -23,7 +23,14 @@ namespace named after the lab.`,
 			if err != nil {
 				return err
 			}
-			res, err := node.Down(inst)
+			if err := node.RequireRoot(); err != nil {
+				return err
+			}
+			var opts node.DownOptions
+			if g.verbose || (!g.quiet && isTerminal(cmd.ErrOrStderr())) {
+				opts.Progress, opts.ProgressEvery = progressPrinter(cmd.ErrOrStderr(), isTerminal(cmd.ErrOrStderr()))
+			}
+			res, err := node.DownWith(inst, opts)
 			if err != nil {
 				return err
 			}
@@ -44,5 +51,5 @@ func completeRunning(_ *cobra.Command, args []string, toComplete string) ([]stri
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	return completeLabs(toComplete), cobra.ShellCompDirectiveDefault
+	return completeLabArg(toComplete)
 }

@@ -73,9 +73,7 @@ func bringUp(cmd *cobra.Command, g *globals, p *plan.Plan, f *upFlags) (*node.Up
 		return nil, err
 	}
 	if g.verbose || (!g.quiet && isTerminal(cmd.ErrOrStderr())) {
-		opts.Progress = func(ph node.Phase) {
-			fmt.Fprintf(cmd.ErrOrStderr(), "  %-22s %5d  %6.3fs\n", ph.Name, ph.Count, ph.Elapsed.Seconds())
-		}
+		opts.Progress, opts.ProgressEvery = progressPrinter(cmd.ErrOrStderr(), isTerminal(cmd.ErrOrStderr()))
 	}
 	return node.Up(cmd.Context(), p, opts)
 }
