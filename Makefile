@@ -7,9 +7,15 @@ LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 # command:package pairs; deps installs the packages whose commands are missing.
 TOOLS := iptables-nft-restore:iptables iptables-legacy-restore:iptables ip:iproute2 \
-         conntrack:conntrack ping:iputils-ping tcpdump:tcpdump
+         conntrack:conntrack ping:iputils-ping tcpdump:tcpdump \
+         dot:graphviz shellcheck:shellcheck capsh:libcap2-bin
 
-.PHONY: all build deps test unit integration labs lint demo bench clean
+# Linters, pinned; go run builds each once into the Go build cache.
+STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+ACTIONLINT  := $(GO) run github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+SHELL_SCRIPTS := .ci/run .ci/leakcheck scripts/check-mermaid .github/action/install.sh .github/action/test.sh
+
+.PHONY: all build deps test unit integration labs lint actionlint schema demo bench clean
 
 all: build
 
@@ -32,25 +38,52 @@ deps:
 	$(GO) mod download
 
 ## test: every test: unit tests (no root) and real-namespace tests (root), then every lab.
-test: deps build
+test: deps build actionlint
 	$(GO) vet ./...
 	@./.ci/leakcheck before
 	$(GO) test -count=1 ./...
+	@$(MAKE) --no-print-directory labs
 	@./.ci/leakcheck after
+
+## labs: every lab in labs/ on real namespaces (root): up, every probe and step, down.
+labs: build
+	@if [ "$$(id -u)" != 0 ] && [ "$${CI:-}" != true ]; then \
+	  echo "labs: skipped, labctl test needs root (with CI=true this fails instead)"; \
+	else ./$(BIN) test labs/*.yaml; fi
 
 ## unit: the tests that need no root.
 unit:
 	$(GO) test -count=1 ./topo/... ./verify/...
 
+## lint: gofmt, go vet, staticcheck, shellcheck (warnings and errors) on the scripts, actionlint.
+lint: actionlint
+	@unformatted=$$(gofmt -l cmd node topo verify); \
+	if [ -n "$$unformatted" ]; then echo "gofmt -w these files:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+	shellcheck --severity=warning $(SHELL_SCRIPTS)
+
+## actionlint: check the workflows, and action.yml through the workflow that uses it;
+## actionlint runs shellcheck on every run: block.
+actionlint:
+	@command -v shellcheck >/dev/null || { echo "shellcheck is missing: make deps installs it"; exit 1; }
+	$(ACTIONLINT) -shellcheck=$$(command -v shellcheck)
+
+## schema: regenerate docs/lab.schema.json, the schema editors fetch (a test keeps it current).
+schema:
+	$(GO) test -count=1 ./topo -run '^TestSchemaPublished$$' -update
+
 ## demo: build labctl and run the hairpin lab once (up, probes, down).
 demo: deps build
-	./$(BIN) up labs/basic.yaml
-	./$(BIN) exec labs/basic.yaml client -- ping -c1 -W1 203.0.113.254
-	./$(BIN) down labs/basic.yaml
+	./$(BIN) plan labs/hairpin.yaml | head -n 40
+	./$(BIN) test labs/hairpin.yaml
 
-## bench: the speed figures (see README, Performance).
+## bench: the speed figures (docs/performance.md): one table of every target beside
+## the floor (and Mininet when installed), then the package benchmarks. BENCH_FLAGS
+## passes options, e.g. make bench BENCH_FLAGS='-reps 5 -curve ""'.
 bench: deps build
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./node/
+	$(GO) run ./bench $(BENCH_FLAGS)
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./node/ ./topo/gen/
 
 clean:
 	rm -rf bin

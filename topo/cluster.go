@@ -115,7 +115,7 @@ type ServicePort struct {
 	Name       string `yaml:"name" doc:"Port name; required when the Service has several ports."`
 	Protocol   string `yaml:"protocol" enum:"TCP,UDP,tcp,udp" default:"TCP" doc:"TCP or UDP."`
 	Port       int    `yaml:"port" required:"true" doc:"Service port."`
-	TargetPort string `yaml:"targetPort" doc:"Container port number or name (default: port)."`
+	TargetPort string `yaml:"targetPort" types:"integer,string" doc:"Container port number or name (default: port)."`
 	NodePort   int    `yaml:"nodePort" doc:"NodePort for NodePort and LoadBalancer Services (default: allocated from 30000-32767)."`
 }
 

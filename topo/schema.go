@@ -3,6 +3,7 @@ package topo
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 )
 
@@ -75,6 +76,11 @@ func (g schemaGen) object(t reflect.Type) map[string]any {
 			continue
 		}
 		p := g.typeOf(f.Type)
+		if types := f.Tag.Get("types"); types != "" {
+			// A field the decoder reads from more scalar kinds than its Go type
+			// suggests, e.g. targetPort: 8080 or targetPort: http.
+			p = map[string]any{"type": strings.Split(types, ",")}
+		}
 		if doc := f.Tag.Get("doc"); doc != "" {
 			p = withKey(p, "description", doc)
 		}
@@ -82,7 +88,7 @@ func (g schemaGen) object(t reflect.Type) map[string]any {
 			p = withKey(p, "enum", strings.Split(enum, ","))
 		}
 		if d := f.Tag.Get("default"); d != "" {
-			p = withKey(p, "default", d)
+			p = withKey(p, "default", typedDefault(f.Type, d))
 		}
 		if f.Tag.Get("required") == "true" {
 			required = append(required, key)
@@ -95,12 +101,38 @@ func (g schemaGen) object(t reflect.Type) map[string]any {
 	}
 	if _, ok := reflect.New(t).Interface().(scalarForm); ok {
 		short := map[string]any{"type": "string"}
-		if t == reflect.TypeFor[Server]() {
+		if numericShorthand[t] {
 			short = map[string]any{"type": []string{"integer", "string"}}
 		}
 		return map[string]any{"oneOf": []any{short, obj}}
 	}
 	return obj
+}
+
+// numericShorthand lists the objects whose one-word form may be a bare number:
+// servers: [8080, "53/udp"], ports: [53, "53/udp"].
+var numericShorthand = map[reflect.Type]bool{
+	reflect.TypeFor[Server]():        true,
+	reflect.TypeFor[ContainerPort](): true,
+}
+
+// typedDefault gives a default tag's text the JSON type of its field: editors insert
+// defaults on completion, and "24" where an integer belongs would not validate.
+func typedDefault(t reflect.Type, text string) any {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		if b, err := strconv.ParseBool(text); err == nil {
+			return b
+		}
+	case reflect.Int, reflect.Int32, reflect.Int64, reflect.Uint16, reflect.Uint32:
+		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+			return n
+		}
+	}
+	return text
 }
 
 // withKey adds a key to a schema; a $ref gets wrapped because siblings of $ref are

@@ -153,9 +153,7 @@ func commentService(rule string) string {
 	if !ok {
 		return ""
 	}
-	if strings.HasPrefix(rest, `"`) {
-		rest = rest[1:]
-	}
+	rest = strings.TrimPrefix(rest, `"`)
 	if i := strings.IndexAny(rest, ` :"`); i >= 0 {
 		rest = rest[:i]
 	}

@@ -54,11 +54,6 @@ func (ps *problems) add(at pos, hint, format string, args ...any) {
 	ps.list = append(ps.list, Problem{Line: o.Line, Col: o.Col, Msg: fmt.Sprintf(format, args...), Hint: hint})
 }
 
-// addAt reports a problem at a position already mapped into the lab file.
-func (ps *problems) addAt(o Origin, hint, format string, args ...any) {
-	ps.list = append(ps.list, Problem{Line: o.Line, Col: o.Col, Msg: fmt.Sprintf(format, args...), Hint: hint})
-}
-
 // sorted orders problems by position; a defect found twice is reported once.
 func (ps *problems) sorted() []Problem {
 	out := slices.Clone(ps.list)
