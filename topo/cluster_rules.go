@@ -16,7 +16,7 @@ import (
 // rules, wires flannel's vxlan backend, and records the Services for probes.
 func (b *builder) clusterRules() {
 	cs := b.cluster
-	if cs == nil || len(b.r.problems) > 0 {
+	if cs == nil || b.topologyProblems() {
 		// Rules are generated from a consistent cluster only; the problems found so
 		// far are what the author must fix first.
 		return
@@ -30,7 +30,7 @@ func (b *builder) clusterRules() {
 		}
 		pods = append(pods, kp)
 	}
-	if len(b.r.problems) > 0 {
+	if b.topologyProblems() {
 		return
 	}
 	slices := append(kube.ComputeEndpointSlices(services, pods, nil), manual...)
@@ -58,6 +58,10 @@ func (b *builder) clusterRules() {
 	}
 	b.p.Services = planServices(cs, services, slices)
 }
+
+// topologyProblems reports problems beyond the header's: with them, addresses may be
+// missing and generating rules would only add confusing follow-up problems.
+func (b *builder) topologyProblems() bool { return len(b.r.problems) > b.headerProblems }
 
 func (b *builder) kubeProxyConfig(cs *clusterState, n *nodeState) kube.Config {
 	kp := cs.spec.KubeProxy

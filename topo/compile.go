@@ -28,6 +28,9 @@ type builder struct {
 	networks map[string]*segment
 	bridges  map[string]*segment // "host/bridge"
 	cluster  *clusterState
+	// headerProblems counts the problems of the lab's header (name, apiVersion...),
+	// which do not make the topology inconsistent.
+	headerProblems int
 }
 
 // hostState is a namespace being compiled: a host, or the holder of a network's bridge.
@@ -79,6 +82,7 @@ func Compile(lab *Lab, opts CompileOptions) (*plan.Plan, error) {
 		IPv6:        lab.Options.IPv6,
 	}
 	b.checkHeader()
+	b.headerProblems = len(b.r.problems)
 	b.declareNetworks()
 	b.declareHosts()
 	b.expandCluster()
@@ -92,6 +96,7 @@ func Compile(lab *Lab, opts CompileOptions) (*plan.Plan, error) {
 		b.finishNamespace(h)
 	}
 	b.p.Veths = b.veths()
+	b.compileProbes()
 	if err := b.r.err(); err != nil {
 		return nil, err
 	}

@@ -26,6 +26,8 @@ type Lab struct {
 	Hosts       []Host    `yaml:"hosts" doc:"Hosts: each becomes a network namespace with its own interfaces, routes, sysctls and iptables rules."`
 	Links       []Link    `yaml:"links" doc:"Point-to-point veth pairs between two hosts."`
 	Cluster     *Cluster  `yaml:"cluster" doc:"A Kubernetes cluster: nodes, Pods, Services and a cloud load balancer, expanded into hosts, links and kube-proxy's rules."`
+	Probes      []Probe   `yaml:"probes" doc:"Probes labctl verify runs: real traffic from a host, and what must happen (who answers, the source they see, NAT entries, rules hit)."`
+	Steps       []Step    `yaml:"steps" doc:"An ordered scenario: run probes, change rules, run commands, wait. Probes no step names run first, in file order."`
 }
 
 // Options are lab-wide settings.

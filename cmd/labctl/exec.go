@@ -1,8 +1,6 @@
 package main
 
 import (
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"github.com/labctl/labctl/node"
@@ -29,6 +27,9 @@ and the exit status pass straight through, so it works in scripts and interactiv
 			if err != nil {
 				return err
 			}
+			if err := node.RequireRoot(); err != nil {
+				return err
+			}
 			return node.Exec(inst, args[1], args[2:])
 		},
 	}
@@ -43,23 +44,9 @@ func (u usage) Error() string { return string(u) }
 func completeExec(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	switch len(args) {
 	case 0:
-		return completeLabs(toComplete), cobra.ShellCompDirectiveDefault
+		return completeLabArg(toComplete)
 	case 1:
-		inst, err := instanceOf(args[0])
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		st, err := node.ReadState(inst)
-		if err != nil {
-			return nil, cobra.ShellCompDirectiveNoFileComp
-		}
-		var hosts []string
-		for _, h := range st.Hosts {
-			if strings.HasPrefix(h.Name, toComplete) {
-				hosts = append(hosts, h.Name)
-			}
-		}
-		return hosts, cobra.ShellCompDirectiveNoFileComp
+		return completeHosts(args[0], toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
 	return nil, cobra.ShellCompDirectiveDefault
 }

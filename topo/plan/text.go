@@ -31,6 +31,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 		b.WriteByte('\n')
 		p.writeNamespace(&b, n)
 	}
+	p.writeProbes(&b)
 	_, err := w.Write(b.Bytes())
 	return err
 }

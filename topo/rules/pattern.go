@@ -9,17 +9,11 @@ func IsTextPattern(pattern string) bool {
 }
 
 // MatchPattern reports whether a rule of chain with the given arguments (nil for the
-// chain itself, e.g. its policy) matches a pattern as probes write them. A name pattern,
-// where * stands for any text, matches the chain's name, the rule's target (-j, -g) or
-// its comment. A text pattern matches when the rule's iptables-save line
-// ("-A CHAIN ARGS") contains it.
+// chain itself, e.g. its policy) matches a pattern as probes write them, where * stands
+// for any text: the pattern matches the chain's name, the rule's target (-j, -g) or its
+// comment; a text pattern (see IsTextPattern) also matches when the rule's
+// iptables-save line ("-A CHAIN ARGS") contains it.
 func MatchPattern(pattern, chain string, args []string) bool {
-	if IsTextPattern(pattern) {
-		if args == nil {
-			return false
-		}
-		return strings.Contains("-A "+chain+" "+Join(args), strings.TrimSpace(pattern))
-	}
 	if glob(pattern, chain) {
 		return true
 	}
@@ -27,7 +21,10 @@ func MatchPattern(pattern, chain string, args []string) bool {
 		return false
 	}
 	spec := ParseSpec(args)
-	return (spec.Target != "" && glob(pattern, spec.Target)) || (spec.Comment != "" && glob(pattern, spec.Comment))
+	if (spec.Target != "" && glob(pattern, spec.Target)) || (spec.Comment != "" && glob(pattern, spec.Comment)) {
+		return true
+	}
+	return IsTextPattern(pattern) && glob("*"+strings.TrimSpace(pattern)+"*", "-A "+chain+" "+Join(args))
 }
 
 // glob matches s against pattern, in which * stands for any text (also / and blanks,
