@@ -348,17 +348,8 @@ func (b *builder) suggest(name, kind string) string {
 		}
 	}
 	slices.Sort(names)
-	best, bestDist := "", 3
-	for _, n := range names {
-		if d := editDistance(name, n); d < bestDist {
-			best, bestDist = n, d
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf("did you mean %q?", best)
-	}
 	if len(names) == 0 {
 		return fmt.Sprintf("declare the %s first", kind)
 	}
-	return fmt.Sprintf("declared %ss: %s", kind, strings.Join(names, ", "))
+	return didYouMean(name, names, fmt.Sprintf("declared %ss: %s", kind, strings.Join(names, ", ")))
 }

@@ -301,16 +301,22 @@ func yamlKey(f reflect.StructField) string {
 }
 
 func unknownKeyHint(key string, known []string) string {
+	return didYouMean(key, known, "known keys here: "+strings.Join(known, ", "))
+}
+
+// didYouMean names the candidate closest to name (at most two edits away, ignoring
+// case) as a hint, or returns otherwise.
+func didYouMean(name string, candidates []string, otherwise string) string {
 	best, bestDist := "", 3
-	for _, k := range known {
-		if d := editDistance(strings.ToLower(key), strings.ToLower(k)); d < bestDist {
-			best, bestDist = k, d
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(name), strings.ToLower(c)); d < bestDist {
+			best, bestDist = c, d
 		}
 	}
 	if best != "" {
 		return fmt.Sprintf("did you mean %q?", best)
 	}
-	return "known keys here: " + strings.Join(known, ", ")
+	return otherwise
 }
 
 // editDistance is the Levenshtein distance, for "did you mean" hints.

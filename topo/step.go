@@ -93,19 +93,12 @@ func (b *builder) rulesStep(s *RulesStep, ab *addrBook, current map[string]*rule
 }
 
 func (b *builder) probeHint(name string) string {
-	best, bestDist := "", 3
 	var names []string
 	for _, p := range b.lab.Probes {
 		names = append(names, p.Name)
-		if d := editDistance(name, p.Name); d < bestDist {
-			best, bestDist = p.Name, d
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf("did you mean %q?", best)
 	}
 	if len(names) == 0 {
 		return "declare the probe under probes first"
 	}
-	return "probes: " + strings.Join(names, ", ")
+	return didYouMean(name, names, "probes: "+strings.Join(names, ", "))
 }

@@ -63,16 +63,7 @@ func (ab *addrBook) hostNames() []string {
 
 // suggestHost is the hint for an unknown host name.
 func (ab *addrBook) suggestHost(name string) string {
-	best, bestDist := "", 3
-	for _, n := range ab.hostNames() {
-		if d := editDistance(name, n); d < bestDist {
-			best, bestDist = n, d
-		}
-	}
-	if best != "" {
-		return fmt.Sprintf("did you mean %q?", best)
-	}
-	return "hosts: " + strings.Join(ab.hostNames(), ", ")
+	return didYouMean(name, ab.hostNames(), "hosts: "+strings.Join(ab.hostNames(), ", "))
 }
 
 // addrError is a name that does not resolve, with what to do about it.
