@@ -95,7 +95,7 @@ func mainErr(o options) int {
 func runAll(ctx context.Context, b *bench, o options, t *table) error {
 	var errs []error
 	for _, section := range []func(context.Context, *bench, options, *table) error{
-		sectionPlan, sectionCluster, sectionProbes, sectionCurve, sectionHosts, sectionHairpin,
+		sectionPlan, sectionCluster, sectionProbes, sectionNeighbors, sectionCurve, sectionHosts, sectionHairpin,
 	} {
 		if ctx.Err() != nil {
 			break

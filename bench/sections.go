@@ -81,7 +81,8 @@ func sectionProbes(ctx context.Context, b *bench, o options, t *table) error {
 		return err
 	}
 	_ = b.attach("lc." + bigName + ".")
-	// First the probes p0001-p0199, which fit the kernel's neighbour table, then all.
+	// First the probes p0001-p0199, then all (without static neighbours, as in
+	// sectionNeighbors, only the first ones fit the kernel's neighbour table).
 	for _, sel := range []string{"^p0[01]", ""} {
 		quiet(20 * time.Second)
 		fulls := arpTableFulls()

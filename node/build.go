@@ -43,6 +43,7 @@ type build struct {
 	rules    *ruleLoader
 	// rpInherited says whether new namespaces already have rp_filter 0 (see baseline).
 	rpInherited atomic.Int32
+	neighbors   neighborTable // static neighbours, see neighbors.go
 }
 
 // space is the build state of one namespace.
@@ -59,7 +60,7 @@ type space struct {
 }
 
 func (s *space) hub() bool {
-	return len(s.aEnds) > 0 || len(s.ns.Bridges) > 0 || len(s.ns.Vxlans) > 0
+	return len(s.aEnds) > 0 || len(s.ns.Bridges) > 0 || len(s.ns.Vxlans) > 0 || len(s.ns.Tunnels) > 0
 }
 
 // hubIndexBase starts the interface indexes of hub-side veth ends. The kernel handles

@@ -70,6 +70,7 @@ func down(instance string, opts DownOptions) (*DownResult, error) {
 	procs.add(res.Processes)
 	res.Phases = append(res.Phases, end())
 
+	removeTunnels(st)
 	names, err := listNetns(plan.InstancePrefix(instance))
 	if err != nil {
 		return res, err

@@ -40,7 +40,11 @@ func setupLoopbackAndBridges(s *space) error {
 	loopback(c, s.ns)
 	made := make([]rtnl.Link, len(s.ns.Bridges))
 	for i, br := range s.ns.Bridges {
-		c.AddBridge(br.Name, br.MTU, &made[i])
+		mac, err := parseMAC(br.MAC, "bridge "+br.Name)
+		if err != nil {
+			return err
+		}
+		c.AddBridgeMAC(br.Name, br.MTU, mac, &made[i])
 	}
 	if err := c.Flush(); err != nil {
 		return kernelHint(err, "bridge")
@@ -101,6 +105,9 @@ func (b *build) linkHubs(ctx context.Context, c *counter) error {
 func (b *build) addVeth(a *space, vi int, peerFD int) error {
 	v := b.plan.Veths[vi]
 	spec := rtnl.Veth{Name: v.A.Name, Index: b.hubIndex[vi], MTU: v.A.MTU, Up: true, NetNS: rtnl.NoNS, PeerName: v.B.Name, PeerMTU: v.B.MTU, PeerNetNS: peerFD}
+	if err := withMACs(&spec, v.A, v.B); err != nil {
+		return err
+	}
 	if v.A.Master != "" {
 		if spec.Master = a.bridges[v.A.Master]; spec.Master == 0 {
 			return fmt.Errorf("veth %s: no bridge %s in %s", v.A.Name, v.A.Master, a.ns.Name)
@@ -142,7 +149,11 @@ func (b *build) buildLeaf(s *space) error {
 		a := b.spaces[v.A.Namespace]
 		// The kernel only honours the peer's requested index when the link asks for
 		// one too: a leaf's links are numbered after lo.
-		conn.AddVeth(rtnl.Veth{Name: v.B.Name, Index: int32(2 + i), MTU: v.B.MTU, Up: true, NetNS: rtnl.NoNS, PeerName: v.A.Name, PeerIndex: b.hubIndex[vi], PeerMTU: v.A.MTU, PeerNetNS: a.fd}, &echo[i])
+		spec := rtnl.Veth{Name: v.B.Name, Index: int32(2 + i), MTU: v.B.MTU, Up: true, NetNS: rtnl.NoNS, PeerName: v.A.Name, PeerIndex: b.hubIndex[vi], PeerMTU: v.A.MTU, PeerNetNS: a.fd}
+		if err := withMACs(&spec, v.B, v.A); err != nil {
+			return err
+		}
+		conn.AddVeth(spec, &echo[i])
 	}
 	if err := conn.Flush(); err != nil {
 		return kernelHint(err, "veth")
@@ -165,6 +176,7 @@ func (b *build) buildLeaf(s *space) error {
 			conn.SetLink(rtnl.LinkSet{Index: echo[i].Index, Name: e.Name, Alias: e.Alias})
 		}
 	}
+	b.addNeighbors(conn, s, names)
 	addRoutes(conn, s.ns.Routes, names)
 	if err := conn.Flush(); err != nil {
 		return err
@@ -263,10 +275,14 @@ func (b *build) configureHubs(ctx context.Context, c *counter) error {
 			configureEnd(conn, b.plan.Veths[vi].B, idx, true)
 			names[b.plan.Veths[vi].B.Name] = idx
 		}
+		b.addNeighbors(conn, s, names) // after the SetLinks above: ends are up
 		if err := conn.Flush(); err != nil {
 			return err
 		}
 		if err := b.vxlans(s, names); err != nil {
+			return err
+		}
+		if err := b.tunnels(s, names); err != nil {
 			return err
 		}
 		addRoutes(conn, s.ns.Routes, names)

@@ -47,6 +47,9 @@ func Preflight(p *plan.Plan) error {
 			return MissingError{What: "iptables-" + p.Backend + "-restore", How: "install the iptables package (apt-get install iptables), or run make deps"}
 		}
 	}
+	if err := checkUnderlay(p); err != nil {
+		return err
+	}
 	if needsBridgeNF {
 		if _, err := os.Stat("/proc/sys/net/bridge/bridge-nf-call-iptables"); err != nil {
 			return MissingError{What: "the br_netfilter kernel module (Kubernetes nodes need bridged traffic to go through iptables)", How: "load it with modprobe br_netfilter (in a container, on the host: modules belong to the host's kernel)"}

@@ -37,6 +37,9 @@ type State struct {
 	Hosts      []Host    `json:"hosts"`
 	Processes  []Process `json:"processes,omitempty"`
 	Namespaces []string  `json:"namespaces"`
+	// Underlay and Tunnels: a machine's share of a lab spread over machines.
+	Underlay string         `json:"underlayNetns,omitempty"`
+	Tunnels  []TunnelRecord `json:"tunnels,omitempty"`
 }
 
 // Host is what ls and exec need to know about a host of a running lab.

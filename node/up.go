@@ -199,6 +199,7 @@ func newState(p *plan.Plan) *State {
 		h.Addresses = append(h.Addresses, prefixStrings(n.Loopback)...)
 		st.Hosts = append(st.Hosts, h)
 	}
+	recordTunnels(st, p)
 	return st
 }
 

@@ -22,6 +22,7 @@ type Cluster struct {
 	Pods             []Pod         `yaml:"pods" doc:"The Pods: each a namespace with one veth into its node's bridge and the agent answering on its ports."`
 	Services         []Service     `yaml:"services" doc:"Services, compiled to kube-proxy's rules on every node."`
 	LoadBalancer     *LoadBalancer `yaml:"loadBalancer" doc:"A cloud load balancer: a host outside the cluster that owns the LoadBalancer VIPs and forwards to nodeIP:nodePort."`
+	Placement        string        `yaml:"placement" enum:"first,spread" default:"first" doc:"Lab spread over machines: where nodes without machine: go. first: the first machine; spread: node i on machine i mod (number of machines), round-robin. Pods go where their node is."`
 }
 
 // CNI selects the Pod wiring.
@@ -56,6 +57,7 @@ type ClusterNode struct {
 	PodCIDR     string `yaml:"podCIDR" doc:"This node's Pod CIDR (default: the next free block of the cluster CIDR)."`
 	HairpinMode *bool  `yaml:"hairpinMode" doc:"Override cni.hairpinMode on this node, e.g. false to show a Pod failing to reach itself through its Service."`
 	IPTables    string `yaml:"iptables" doc:"iptables command lines applied on top of the rules kube-proxy and the CNI generate for this node, e.g. to delete one and see what breaks."`
+	Machine     string `yaml:"machine" doc:"Lab spread over machines: the machine this node (and its Pods) runs on (default: per cluster.placement)."`
 }
 
 // Pod is a Pod: a namespace with one veth into its node's bridge.
@@ -145,4 +147,5 @@ type LoadBalancer struct {
 	Network  string `yaml:"network" required:"true" doc:"External network the load balancer faces (clients reach the VIPs through it)."`
 	Address  string `yaml:"address" doc:"Its address on the external network (default: next free)."`
 	VIPRange string `yaml:"vipRange" default:"198.51.100.0/24" doc:"Range LoadBalancer VIPs are allocated from when a Service gives none."`
+	Machine  string `yaml:"machine" doc:"Lab spread over machines: the machine the load balancer runs on (default: the first)."`
 }

@@ -15,6 +15,13 @@ import (
 type CompileOptions struct {
 	// Backend overrides the lab's iptables backend ("nft" or "legacy") when set.
 	Backend string
+	// Machine selects one machine's share of a lab spread over machines; the whole
+	// lab is compiled first, so the share is the same whatever machine asks.
+	// UnderlayNetNS names the namespace of that machine's underlay ("": labctl's own).
+	// AllMachines compiles such a lab whole, for views of all of it (labctl graph).
+	Machine       string
+	UnderlayNetNS string
+	AllMachines   bool
 }
 
 // builder compiles one lab. It collects every problem instead of stopping at the first.
@@ -31,6 +38,11 @@ type builder struct {
 	// headerProblems counts the problems of the lab's header (name, apiVersion...),
 	// which do not make the topology inconsistent.
 	headerProblems int
+	// A lab spread over machines (machines.go, tunnels.go).
+	machines     map[string]*machineState
+	machineOrder []string
+	placed       map[string]placement
+	spans        map[*segment]*span
 }
 
 // hostState is a namespace being compiled: a host, or the holder of a network's bridge.
@@ -45,6 +57,8 @@ type hostState struct {
 	// base holds rules generated for this host (kube-proxy, flannel); the author's
 	// iptables text applies on top of it.
 	base *rules.Ruleset
+	// machine is where the host runs when the lab is spread over machines.
+	machine string
 }
 
 // CompileFile loads, validates and expands a lab file, reporting the problems of
@@ -75,19 +89,22 @@ func Compile(lab *Lab, opts CompileOptions) (*plan.Plan, error) {
 	}
 	b.p = &plan.Plan{
 		Lab:         lab.Name,
-		Instance:    lab.Name,
+		Instance:    plan.InstanceName(lab.Name, opts.Machine),
 		Source:      lab.File,
 		Description: strings.TrimSpace(lab.Description),
 		Backend:     cmpOr(opts.Backend, lab.Options.IPTables, "nft"),
 		IPv6:        lab.Options.IPv6,
 	}
 	b.checkHeader()
+	b.checkMachines(opts)
 	b.headerProblems = len(b.r.problems)
 	b.declareNetworks()
 	b.declareHosts()
 	b.expandCluster()
 	b.attachInterfaces()
 	b.attachLinks()
+	b.place()
+	b.spanSegments()
 	b.namePorts()
 	b.checkOverlaps()
 	b.allocate()
@@ -96,9 +113,13 @@ func Compile(lab *Lab, opts CompileOptions) (*plan.Plan, error) {
 		b.finishNamespace(h)
 	}
 	b.p.Veths = b.veths()
+	b.staticNeighbors()
 	b.compileProbes()
 	if err := b.r.err(); err != nil {
 		return nil, err
+	}
+	if opts.Machine != "" {
+		b.keepShare(opts)
 	}
 	return b.p, nil
 }

@@ -22,6 +22,7 @@ type Lab struct {
 	Name        string    `yaml:"name" required:"true" doc:"Lab name: lowercase letters, digits and '-', at most 24 characters. Namespaces are named lc.<name>.<host>."`
 	Description string    `yaml:"description" doc:"What the lab shows; printed by labctl plan and up."`
 	Options     Options   `yaml:"options" doc:"Lab-wide settings."`
+	Machines    []Machine `yaml:"machines" doc:"Machines the lab spreads over (see docs/multi-machine.md): each runs its share with labctl up --machine NAME; links and networks joining hosts of different machines become VXLAN tunnels over the underlay."`
 	Networks    []Network `yaml:"networks" doc:"L2 segments: each a Linux bridge in a namespace of its own that hosts attach to."`
 	Hosts       []Host    `yaml:"hosts" doc:"Hosts: each becomes a network namespace with its own interfaces, routes, sysctls and iptables rules."`
 	Links       []Link    `yaml:"links" doc:"Point-to-point veth pairs between two hosts."`
@@ -32,9 +33,12 @@ type Lab struct {
 
 // Options are lab-wide settings.
 type Options struct {
-	Meta     `yaml:"-"`
-	IPTables string `yaml:"iptables" enum:"nft,legacy" default:"nft" doc:"iptables backend used to load rules: nft (iptables-nft, the default of current distributions) or legacy (iptables-legacy)."`
-	IPv6     bool   `yaml:"ipv6" doc:"Keep IPv6 enabled in lab namespaces (default off: no link-local chatter, faster builds)."`
+	Meta       `yaml:"-"`
+	IPTables   string `yaml:"iptables" enum:"nft,legacy" default:"nft" doc:"iptables backend used to load rules: nft (iptables-nft, the default of current distributions) or legacy (iptables-legacy)."`
+	IPv6       bool   `yaml:"ipv6" doc:"Keep IPv6 enabled in lab namespaces (default off: no link-local chatter, faster builds)."`
+	TunnelPort int    `yaml:"tunnelPort" doc:"Lab spread over machines: UDP port of its VXLAN tunnels (default: derived from the lab name, between 24000 and 31999)."`
+	// StaticNeighbors: see neighbors.go.
+	StaticNeighbors AutoBool `yaml:"staticNeighbors" default:"auto" doc:"Fixed MACs and a permanent ARP entry for every address of each segment, so no ARP is needed: true, false, or auto (the default: on for labs of more than 200 hosts, whose ARP entries would not fit the kernel's machine-wide neighbour table)."`
 }
 
 // Network is an L2 segment: a bridge in its own namespace, never in the root namespace.
@@ -59,6 +63,7 @@ type Host struct {
 	IPTables    string            `yaml:"iptables" doc:"NAT and filter rules, as iptables command lines (iptables -t nat -A ...) or as iptables-restore text."`
 	Commands    []Command         `yaml:"commands" doc:"Commands run in the host after the lab is built, in order. A plain string must exit 0; background: true keeps a server running until labctl down."`
 	Servers     []Server          `yaml:"servers" doc:"Ports on which the labctl agent answers probes in this host: 8080, \"53/udp\", \"80/http\" or an object."`
+	Machine     string            `yaml:"machine" doc:"Lab spread over machines: the machine this host runs on (default: the machine of the host whose bridge it attaches to, else the first machine)."`
 }
 
 // Interface attaches a host to a network or to a bridge of another host.

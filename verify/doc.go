@@ -16,7 +16,8 @@
 //     session or are run by a step: those run alone, because counter deltas and a
 //     scenario's order must not mix with other traffic. A failed probe is run once more,
 //     alone, with counters of every host and conntrack of every host read around it:
-//     its [Trace] says where the packets went.
+//     its [Trace] says where the packets went. Only the first failures of a run are
+//     traced (Options.MaxTraces); the others name the labctl trace command instead.
 //
 // # Outcomes
 //

@@ -20,6 +20,8 @@ type Check struct {
 	Expected string `json:"expected"`
 	Seen     string `json:"seen"`
 	Pass     bool   `json:"pass"`
+	// Unchecked: the check needs another machine's kernel state (see machines.go).
+	Unchecked bool `json:"unchecked,omitempty"`
 }
 
 // Result is a judged probe (or a step that is not a probe).
@@ -37,6 +39,13 @@ type Result struct {
 	Error string `json:"error,omitempty"`
 	// Trace says where the packets of a failed probe went.
 	Trace *Trace `json:"trace,omitempty"`
+	// Unchecked: every check made here passed, but some could not be made on this
+	// machine (Pass is false). Skipped says why the probe runs on another machine.
+	Unchecked bool   `json:"unchecked,omitempty"`
+	Skipped   string `json:"skipped,omitempty"`
+	// Untraced, for a failed probe not traced (Options.MaxTraces), is the labctl
+	// trace command that traces it.
+	Untraced string `json:"untraced,omitempty"`
 }
 
 // Name is the probe's name, with the step that ran it.
@@ -54,6 +63,9 @@ func (r Result) Expected() string {
 
 // Seen joins what was seen, the failed checks first.
 func (r Result) Seen() string {
+	if r.Skipped != "" {
+		return r.Skipped
+	}
 	if r.Error != "" {
 		return r.Error
 	}

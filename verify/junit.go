@@ -43,6 +43,7 @@ type JUnitCase struct {
 	Time      string        `xml:"time,attr"`
 	Failure   *JUnitProblem `xml:"failure"`
 	Error     *JUnitProblem `xml:"error"`
+	Skipped   *JUnitProblem `xml:"skipped"`
 	SystemOut string        `xml:"system-out,omitempty"`
 }
 
@@ -62,6 +63,10 @@ func JUnit(reports ...*Report) JUnitSuites {
 		for _, res := range r.Results {
 			c := JUnitCase{Name: res.Name(), Classname: "labctl." + r.Lab, File: r.Source, Line: res.Line, Time: seconds(res.Duration.Seconds())}
 			switch {
+			case res.Skipped != "" || res.Unchecked:
+				// Neither passed nor failed here: a machine's share (machines.go).
+				c.Skipped = &JUnitProblem{Message: res.Status() + ": " + firstNonEmpty(res.Skipped, res.Error, failedChecks(res)), Type: strings.ToLower(res.Status())}
+				s.Skipped++
 			case res.Error != "":
 				c.Error = &JUnitProblem{Message: res.Error, Type: "error", Text: res.Details()}
 				s.Errors++

@@ -58,6 +58,7 @@ func addressOwners(p *plan.Plan) map[netip.Addr]string {
 			out[a.Addr()] = n.Name
 		}
 	}
+	shareOwners(p, out)
 	return out
 }
 

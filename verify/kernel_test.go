@@ -76,7 +76,8 @@ func runLab(t testing.TB, p *plan.Plan, opts Options) *Report {
 // probe of every expectation kind; each failure must say what it saw.
 func TestEveryExpectationInRealNamespaces(t *testing.T) {
 	p := upLab(t, "testdata/kernel-lab.yaml")
-	rep := runLab(t, p, Options{})
+	// Every failure traced, not only the first DefaultMaxTraces.
+	rep := runLab(t, p, Options{MaxTraces: 100})
 	failures := map[string][]string{ // probe -> what its failed checks must say
 		"fail: reach":        {"reach", "1/1 timeout"},
 		"fail: refused":      {"reach", "1/1 refused"},

@@ -19,13 +19,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROBE\tRESULT\tEXPECTED\tSEEN\tTIME")
 	for _, res := range r.Results {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", res.Name(), passText(res.Pass), cell(res.Expected()), cell(res.Seen()), durationText(res.Duration))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", res.Name(), res.Status(), cell(res.Expected()), cell(res.Seen()), durationText(res.Duration))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	for _, res := range r.Results {
-		if !res.Pass {
+		if !res.Pass && res.Skipped == "" {
 			fmt.Fprintf(w, "\n%s", res.Details())
 		}
 	}
@@ -35,14 +35,19 @@ func (r *Report) WriteTable(w io.Writer) error {
 
 // Summary is the report's last line.
 func (r *Report) Summary() string {
-	total := r.Passed + r.Failed
-	return fmt.Sprintf("lab %s: %d of %d passed, %d failed (%s)", r.Lab, r.Passed, total, r.Failed, durationText(r.Duration))
+	total := r.Passed + r.Failed + r.Unchecked
+	s := fmt.Sprintf("lab %s: %d of %d passed, %d failed (%s)", r.Lab, r.Passed, total, r.Failed, durationText(r.Duration))
+	s += shareSummary(r)
+	if r.Untraced > 0 {
+		s += fmt.Sprintf("; %d failures not traced, labctl trace traces one (commands above)", r.Untraced)
+	}
+	return s
 }
 
 // Details explains one result: the traffic, each check, and the trace.
 func (res Result) Details() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s", passText(res.Pass), res.Name())
+	fmt.Fprintf(&b, "%s %s", res.Status(), res.Name())
 	if res.Line > 0 {
 		fmt.Fprintf(&b, " (line %d)", res.Line)
 	}
@@ -52,10 +57,16 @@ func (res Result) Details() string {
 	}
 	for _, c := range res.Checks {
 		mark := "ok  "
-		if !c.Pass {
+		switch {
+		case c.Unchecked:
+			mark = "????"
+		case !c.Pass:
 			mark = "FAIL"
 		}
 		fmt.Fprintf(&b, "  %s %s\n         expected: %s\n         seen:     %s\n", mark, c.Name, c.Expected, c.Seen)
+	}
+	if res.Untraced != "" {
+		fmt.Fprintf(&b, "  not traced (a run traces only its first failures: each trace reads the whole machine's conntrack table); trace it with: %s\n", res.Untraced)
 	}
 	if res.Trace != nil {
 		b.WriteString("  where the packets went (the probe sent once more, counters and conntrack of every host read):\n")
@@ -64,13 +75,6 @@ func (res Result) Details() string {
 		}
 	}
 	return b.String()
-}
-
-func passText(pass bool) string {
-	if pass {
-		return "PASS"
-	}
-	return "FAIL"
 }
 
 func cell(s string) string {
@@ -110,16 +114,21 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	b.WriteString("| | Probe | Expected | Seen | Time |\n|---|---|---|---|---|\n")
 	for _, res := range r.Results {
 		mark := "✅"
-		if !res.Pass {
+		switch {
+		case res.Skipped != "":
+			mark = "⏭️"
+		case res.Unchecked:
+			mark = "❔"
+		case !res.Pass:
 			mark = "❌"
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mark, mdEscape(res.Name()), mdEscape(res.Expected()), mdEscape(res.Seen()), durationText(res.Duration))
 	}
 	for _, res := range r.Results {
-		if res.Pass {
+		if res.Pass || res.Skipped != "" {
 			continue
 		}
-		fmt.Fprintf(&b, "\n<details><summary>%s</summary>\n\n```\n%s```\n\n</details>\n", htmlEscape("FAIL "+res.Name()), res.Details())
+		fmt.Fprintf(&b, "\n<details><summary>%s</summary>\n\n```\n%s```\n\n</details>\n", htmlEscape(res.Status()+" "+res.Name()), res.Details())
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"runtime"
@@ -20,6 +21,8 @@ type Options struct {
 	Select func(name string) bool
 	// NoTrace skips re-running failed probes to trace them.
 	NoTrace bool
+	// MaxTraces bounds the failed probes traced in one run (0: DefaultMaxTraces).
+	MaxTraces int
 	// Progress, when set, is told each result as soon as it is known (from one
 	// goroutine at a time).
 	Progress func(Result)
@@ -27,16 +30,21 @@ type Options struct {
 
 // Report is the outcome of a run.
 type Report struct {
-	Lab      string        `json:"lab"`
-	Source   string        `json:"source,omitempty"`
-	Results  []Result      `json:"results"`
-	Passed   int           `json:"passed"`
-	Failed   int           `json:"failed"`
-	Duration time.Duration `json:"durationNs"`
+	Lab     string   `json:"lab"`
+	Source  string   `json:"source,omitempty"`
+	Results []Result `json:"results"`
+	Passed  int      `json:"passed"`
+	Failed  int      `json:"failed"`
+	// Unchecked and Skipped count results of a machine's share (see machines.go).
+	Unchecked int           `json:"unchecked,omitempty"`
+	Skipped   int           `json:"skipped,omitempty"`
+	Duration  time.Duration `json:"durationNs"`
+	// Untraced counts the failed probes not traced because MaxTraces were.
+	Untraced int `json:"untraced,omitempty"`
 }
 
 // OK reports whether every probe and step passed.
-func (r *Report) OK() bool { return r.Failed == 0 }
+func (r *Report) OK() bool { return r.Failed == 0 && r.Unchecked == 0 }
 
 // unit is one thing to run: a probe (in a step or not) or another step.
 type unit struct {
@@ -75,11 +83,16 @@ func Run(ctx context.Context, p *plan.Plan, env Env, opts Options) *Report {
 		results = append(results, r.runBatch(ctx, units[i:j])...)
 		i = j
 	}
-	rep := &Report{Lab: p.Instance, Source: p.Source, Results: results, Duration: time.Since(start)}
+	rep := &Report{Lab: p.Instance, Source: p.Source, Results: results, Duration: time.Since(start), Untraced: r.untraced}
 	for _, res := range results {
-		if res.Pass {
+		switch {
+		case res.Skipped != "":
+			rep.Skipped++
+		case res.Unchecked:
+			rep.Unchecked++
+		case res.Pass:
 			rep.Passed++
-		} else {
+		default:
 			rep.Failed++
 		}
 	}
@@ -100,6 +113,9 @@ func resetStepRules(ctx context.Context, p *plan.Plan, env Env) (Result, bool) {
 			continue
 		}
 		done[s.Rules.Host] = true
+		if notHere(p, s.Rules.Host) != "" {
+			continue // on another machine: its own verify resets it
+		}
 		n := p.Namespace(s.Rules.Host)
 		rs := &rules.Ruleset{}
 		if n != nil && n.Rules != nil {
@@ -155,6 +171,8 @@ type runner struct {
 	env  Env
 	opts Options
 	mu   sync.Mutex // serialises Progress
+	// traced and untraced count failed probes (traceIfFailed runs one at a time).
+	traced, untraced int
 }
 
 func (r *runner) report(res Result) {
@@ -200,15 +218,17 @@ func (r *runner) runBatch(ctx context.Context, units []unit) []Result {
 }
 
 func (r *runner) runProbe(ctx context.Context, u unit) Result {
+	if res, skip := skipRemote(r.plan, *u.probe, u.step); skip {
+		return res
+	}
 	start := time.Now()
-	obs := observe(ctx, r.env, *u.probe, nil, nil)
-	res := Judge(*u.probe, obs)
+	res := r.judgeShare(ctx, *u.probe)
 	res.Step, res.Duration = u.step, time.Since(start)
 	return res
 }
 
 func (r *runner) traceIfFailed(ctx context.Context, u unit, res *Result) {
-	if res.Pass || res.Error != "" || r.opts.NoTrace || ctx.Err() != nil {
+	if res.Pass || res.Unchecked || res.Skipped != "" || res.Error != "" || r.opts.NoTrace || ctx.Err() != nil {
 		return
 	}
 	p := *u.probe
@@ -216,6 +236,12 @@ func (r *runner) traceIfFailed(ctx context.Context, u unit, res *Result) {
 	if p.Session != "" {
 		return // a second request on the session would change what it shows
 	}
+	if r.traced >= cmp.Or(r.opts.MaxTraces, DefaultMaxTraces) {
+		r.untraced++
+		res.Untraced = traceCommand(r.plan.Instance, p)
+		return
+	}
+	r.traced++
 	tr := traceProbe(ctx, r.env, r.plan, p)
 	res.Trace = &tr
 }
@@ -223,6 +249,9 @@ func (r *runner) traceIfFailed(ctx context.Context, u unit, res *Result) {
 // runStep changes the lab for a scenario step.
 func (r *runner) runStep(ctx context.Context, u unit) Result {
 	s := u.plan
+	if res, remote := stepNotHere(r.plan, s, u.step); remote {
+		return res
+	}
 	res := Result{Probe: s.Summary(), Step: u.step, Line: s.Line, Summary: s.Summary(), Pass: true}
 	start := time.Now()
 	var err error

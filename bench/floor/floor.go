@@ -48,6 +48,10 @@ type space struct {
 // the caller still calls Remove.
 func Build(p *plan.Plan, prefix string, workers int) (*Lab, error) {
 	l := &Lab{spaces: map[string]*space{}, plan: p, prefix: prefix, idx: make([][2]int32, len(p.Veths))}
+	// A fresh machine has no /run/netns until its first named namespace.
+	if err := os.MkdirAll("/run/netns", 0o755); err != nil {
+		return l, err
+	}
 	for _, n := range p.Namespaces {
 		s := &space{ns: n, path: filepath.Join("/run/netns", prefix+n.Name), fd: -1, hub: len(n.Bridges) > 0, ends: map[string]int32{"lo": 1}}
 		// Indexes above any a fresh namespace has (lo is 1) or a bridge was given.

@@ -9,17 +9,21 @@ import (
 )
 
 func newDownCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var m machineFlags
+	cmd := &cobra.Command{
 		Use:   "down FILE|LABNAME",
 		Short: "Remove a lab: every namespace, link, bridge, rule and process it has",
 		Long: `Remove a lab. It works on a lab that is half built, already gone, or whose up
 was killed at any point: it removes what the lab's state record lists and every
 namespace named after the lab.`,
-		Example:           "  labctl down labs/basic.yaml\n  labctl down basic",
+		Example:           "  labctl down labs/basic.yaml\n  labctl down basic\n  labctl down big.yaml --machine a   # one machine's share only (or: labctl down big@a)",
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeRunning,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			inst, err := instanceOf(args[0])
+			if err := m.check(); err != nil {
+				return err
+			}
+			inst, err := instanceOfShare(args[0], m.machine)
 			if err != nil {
 				return err
 			}
@@ -45,6 +49,11 @@ namespace named after the lab.`,
 			return nil
 		},
 	}
+	// --underlay-netns is accepted so a share's up and down take the same flags; down
+	// needs nothing from the underlay: removing the tunnel devices (in the lab's
+	// namespaces) closes their sockets there.
+	m.add(cmd, true)
+	return cmd
 }
 
 func completeRunning(_ *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {

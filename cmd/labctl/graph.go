@@ -34,7 +34,7 @@ inside a ` + "```mermaid" + ` block; DOT renders with Graphviz.`,
 			if !ok {
 				return usageError{fmt.Errorf("--format %q: use mermaid or dot", format)}
 			}
-			p, err := compileFile(args[0], topo.CompileOptions{})
+			p, err := compileFile(args[0], topo.CompileOptions{AllMachines: true})
 			if err != nil {
 				return err
 			}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"strings"
 
@@ -25,19 +24,8 @@ func isLabFile(arg string) bool {
 }
 
 // instanceOf resolves a FILE|LABNAME argument to a lab instance name.
-func instanceOf(arg string) (string, error) {
-	if !isLabFile(arg) {
-		return arg, nil
-	}
-	lab, err := topo.Load(arg)
-	if err != nil {
-		return "", err
-	}
-	if lab.Name == "" {
-		return "", usageError{fmt.Errorf("%s has no lab name", arg)}
-	}
-	return lab.Name, nil
-}
+// A lab file spread over machines names the one share of it running here.
+func instanceOf(arg string) (string, error) { return instanceOfShare(arg, "") }
 
 // labArgs completes lab files and running lab names.
 func completeLabs(toComplete string) []string {

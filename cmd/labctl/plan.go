@@ -5,12 +5,11 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/labctl/labctl/topo"
 )
 
 func newPlanCmd() *cobra.Command {
 	var output, backend string
+	var m machineFlags
 	cmd := &cobra.Command{
 		Use:   "plan FILE",
 		Short: "Show what up would build, without building anything (no root needed)",
@@ -21,7 +20,10 @@ each host's exact iptables-restore payload. It needs no root and changes nothing
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeLabFiles,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := compileFile(args[0], topo.CompileOptions{Backend: backend})
+			if err := m.check(); err != nil {
+				return err
+			}
+			p, err := compileFile(args[0], m.options(backend))
 			if err != nil {
 				return err
 			}
@@ -38,5 +40,6 @@ each host's exact iptables-restore payload. It needs no root and changes nothing
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	cmd.Flags().StringVar(&backend, "iptables", "", "iptables backend: nft or legacy")
+	m.add(cmd, true)
 	return cmd
 }

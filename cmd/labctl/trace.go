@@ -33,7 +33,7 @@ the lab meanwhile.`,
 			if output != "text" && output != "json" {
 				return usageError{fmt.Errorf("--output %q: use text or json", output)}
 			}
-			p, err := runningPlan(cmd, args[0])
+			p, err := runningPlan(cmd, args[0], "")
 			if err != nil {
 				return err
 			}

@@ -11,13 +11,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/labctl/labctl/node"
-	"github.com/labctl/labctl/topo"
 	"github.com/labctl/labctl/topo/plan"
 )
 
 type upFlags struct {
 	replace, keep bool
 	backend       string
+	machineFlags
 }
 
 func newUpCmd(g *globals) *cobra.Command {
@@ -28,11 +28,14 @@ func newUpCmd(g *globals) *cobra.Command {
 		Long: `Build the lab described by FILE. The whole lab is validated first (nothing is
 created if anything is wrong). Running up again on a running lab does nothing when the
 file did not change; after a change it refuses unless --replace is given.`,
-		Example:           "  labctl up labs/basic.yaml\n  labctl up --replace labs/hairpin.yaml",
+		Example:           "  labctl up labs/basic.yaml\n  labctl up --replace labs/hairpin.yaml\n  labctl up big.yaml --machine a    # this machine's share of a lab spread over machines (docs/multi-machine.md)",
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeLabFiles,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := compileFile(args[0], topo.CompileOptions{Backend: f.backend})
+			if err := f.check(); err != nil {
+				return err
+			}
+			p, err := compileFile(args[0], f.options(f.backend))
 			if err != nil {
 				return err
 			}
@@ -57,6 +60,7 @@ file did not change; after a change it refuses unless --replace is given.`,
 	cmd.Flags().BoolVar(&f.replace, "replace", false, "remove a running instance of the lab first, then build it again")
 	cmd.Flags().BoolVar(&f.keep, "keep-on-failure", false, "leave a half-built lab in place when up fails (for inspection)")
 	cmd.Flags().StringVar(&f.backend, "iptables", "", "iptables backend: nft or legacy (default: the lab's options.iptables, else nft)")
+	f.machineFlags.add(cmd, true)
 	return cmd
 }
 

@@ -26,6 +26,8 @@ type Veth struct {
 	// (each in its own namespace) instead of letting it pick; it refuses with EBUSY
 	// when one is taken.
 	Index, PeerIndex int32
+	// MAC and PeerMAC, when set, are the ends' addresses (else the kernel's random ones).
+	MAC, PeerMAC []byte
 }
 
 // AddVeth queues the creation of a veth pair. into (optional) receives the link's
@@ -38,6 +40,7 @@ func (c *Conn) AddVeth(v Veth, into *Link) {
 	off := c.begin(unix.RTM_NEWLINK, flags)
 	c.ifinfo(v.Index, v.Up)
 	c.linkAttrs(v.Name, v.MTU, v.NetNS)
+	c.mac(v.MAC)
 	if v.Master != 0 {
 		// Set in the creating request: the kernel enslaves the new link before it
 		// answers, no second request needed.
@@ -51,6 +54,7 @@ func (c *Conn) AddVeth(v Veth, into *Link) {
 	// side is not registered yet); SetLink brings it up.
 	c.ifinfo(v.PeerIndex, false)
 	c.linkAttrs(v.PeerName, v.PeerMTU, v.PeerNetNS)
+	c.mac(v.PeerMAC)
 	c.end(peer)
 	c.end(data)
 	c.end(info)
@@ -58,7 +62,12 @@ func (c *Conn) AddVeth(v Veth, into *Link) {
 }
 
 // AddBridge queues the creation of an up bridge; into (optional) receives its index.
-func (c *Conn) AddBridge(name string, mtu int, into *Link) {
+func (c *Conn) AddBridge(name string, mtu int, into *Link) { c.AddBridgeMAC(name, mtu, nil, into) }
+
+// AddBridgeMAC is AddBridge with a fixed MAC (nil: the kernel's). A bridge given its
+// address keeps it; else it takes its ports' lowest, which changes as ports join, and
+// each change flushes the bridge's neighbour entries, permanent ones too.
+func (c *Conn) AddBridgeMAC(name string, mtu int, mac []byte, into *Link) {
 	flags := uint16(unix.NLM_F_CREATE | unix.NLM_F_EXCL)
 	if into != nil {
 		flags |= unix.NLM_F_ECHO
@@ -66,6 +75,7 @@ func (c *Conn) AddBridge(name string, mtu int, into *Link) {
 	off := c.begin(unix.RTM_NEWLINK, flags)
 	c.ifinfo(0, true)
 	c.linkAttrs(name, mtu, NoNS)
+	c.mac(mac)
 	info := c.nest(unix.IFLA_LINKINFO)
 	c.str(unix.IFLA_INFO_KIND, "bridge")
 	c.end(info)

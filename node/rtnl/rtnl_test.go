@@ -18,7 +18,7 @@ import (
 // inScratch runs fn on a thread inside two fresh, unnamed namespaces (a and b). The
 // thread is never unlocked, so Go destroys it and the kernel both namespaces when fn
 // returns: nothing can leak, whatever fn does.
-func inScratch(t *testing.T, fn func(a, b *Conn, fdA, fdB int)) {
+func inScratch(t testing.TB, fn func(a, b *Conn, fdA, fdB int)) {
 	nodetest.RequireRoot(t)
 	done := make(chan struct{})
 	go func() {

@@ -32,15 +32,24 @@ const (
 
 // Plan is everything labctl builds for one lab instance.
 type Plan struct {
-	Lab         string       `json:"lab"`
-	Instance    string       `json:"instance"`
-	Machine     string       `json:"machine,omitempty"`
+	Lab      string `json:"lab"`
+	Instance string `json:"instance"`
+	Machine  string `json:"machine,omitempty"`
+	// Machines, Underlay and Elsewhere describe a machine's share of a lab spread
+	// over several machines (see machines.go); empty for a lab on one machine.
+	Machines    []Machine    `json:"machines,omitempty"`
+	Underlay    *Underlay    `json:"underlay,omitempty"`
+	Elsewhere   []RemoteHost `json:"elsewhere,omitempty"`
 	Source      string       `json:"source,omitempty"`
 	Description string       `json:"description,omitempty"`
 	Backend     string       `json:"iptablesBackend"`
 	IPv6        bool         `json:"ipv6"`
 	Namespaces  []*Namespace `json:"namespaces"`
 	Veths       []Veth       `json:"veths"`
+
+	// StaticNeighbors, when set, fixes every MAC and has node write permanent
+	// neighbour entries for each segment (see neighbors.go).
+	StaticNeighbors *StaticNeighbors `json:"staticNeighbors,omitempty"`
 	// Services are the Kubernetes Services of the lab's cluster, so probes and
 	// reports can name them (service/web:80) instead of their addresses.
 	Services []Service `json:"services,omitempty"`
@@ -104,12 +113,14 @@ type Namespace struct {
 	Bridges  []Bridge       `json:"bridges,omitempty"`
 	Vxlans   []Vxlan        `json:"vxlans,omitempty"`
 	// Neighbors and FDB are static entries, as flannel's vxlan backend writes them.
-	Neighbors []Neighbor     `json:"neighbors,omitempty"`
-	FDB       []FDBEntry     `json:"fdb,omitempty"`
-	Routes    []Route        `json:"routes,omitempty"`
-	Rules     *rules.Ruleset `json:"-"`
-	Commands  []Command      `json:"commands,omitempty"`
-	Servers   []Server       `json:"servers,omitempty"`
+	Neighbors []Neighbor `json:"neighbors,omitempty"`
+	FDB       []FDBEntry `json:"fdb,omitempty"`
+	// Tunnels carry segments that span machines (see machines.go).
+	Tunnels  []Tunnel       `json:"tunnels,omitempty"`
+	Routes   []Route        `json:"routes,omitempty"`
+	Rules    *rules.Ruleset `json:"-"`
+	Commands []Command      `json:"commands,omitempty"`
+	Servers  []Server       `json:"servers,omitempty"`
 }
 
 // Payload renders the namespace's rules as one iptables-restore payload (nil if none).
@@ -141,6 +152,8 @@ type Bridge struct {
 	Name      string         `json:"name"`
 	Addresses []netip.Prefix `json:"addresses,omitempty"`
 	MTU       int            `json:"mtu,omitempty"`
+	// MAC is set with static neighbours only; else the kernel picks one.
+	MAC string `json:"mac,omitempty"`
 }
 
 // Veth is a veth pair. A is created in its namespace with the peer B born directly in
@@ -160,6 +173,8 @@ type End struct {
 	Hairpin   bool           `json:"hairpin,omitempty"`
 	Addresses []netip.Prefix `json:"addresses,omitempty"`
 	MTU       int            `json:"mtu,omitempty"`
+	// MAC is set with static neighbours only; else the kernel picks one.
+	MAC string `json:"mac,omitempty"`
 }
 
 // Route is a static route. A zero Via means a directly connected route on Dev.

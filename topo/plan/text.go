@@ -14,7 +14,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "lab %s (instance %s)\n", p.Lab, p.Instance)
 	if p.Machine != "" {
-		fmt.Fprintf(&b, "machine %s\n", p.Machine)
+		p.writeMachine(&b)
 	}
 	if p.Description != "" {
 		for _, l := range strings.Split(strings.TrimSpace(p.Description), "\n") {
@@ -27,16 +27,17 @@ func (p *Plan) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "iptables backend %s, IPv6 %s\n", p.Backend, ipv6)
 	fmt.Fprintf(&b, "every namespace: lo up, rp_filter 0, ip_forward 0 unless set below\n")
+	neighbors := p.writeStaticNeighbors(&b)
 	for _, n := range p.Namespaces {
 		b.WriteByte('\n')
-		p.writeNamespace(&b, n)
+		p.writeNamespace(&b, n, neighbors)
 	}
 	p.writeProbes(&b)
 	_, err := w.Write(b.Bytes())
 	return err
 }
 
-func (p *Plan) writeNamespace(b *bytes.Buffer, n *Namespace) {
+func (p *Plan) writeNamespace(b *bytes.Buffer, n *Namespace, neighbors *NeighborTable) {
 	fmt.Fprintf(b, "%s %s  netns %s", n.Kind, n.Name, n.NetNS)
 	if n.Group != "" {
 		fmt.Fprintf(b, "  on %s", n.Group)
@@ -56,6 +57,7 @@ func (p *Plan) writeNamespace(b *bytes.Buffer, n *Namespace) {
 		if br.MTU != 0 {
 			fmt.Fprintf(b, " mtu %d", br.MTU)
 		}
+		b.WriteString(macText(br.MAC))
 		b.WriteByte('\n')
 	}
 	for _, v := range p.Veths {
@@ -74,6 +76,10 @@ func (p *Plan) writeNamespace(b *bytes.Buffer, n *Namespace) {
 			fmt.Fprintf(b, " mtu %d", v.MTU)
 		}
 		b.WriteByte('\n')
+	}
+	neighbors.writeNeighbors(b, n.Name) // nothing when static neighbours are off
+	for _, t := range n.Tunnels {
+		writeTunnel(b, t)
 	}
 	for _, nb := range n.Neighbors {
 		fmt.Fprintf(b, "  neigh %s lladdr %s dev %s permanent\n", nb.IP, nb.MAC, nb.Dev)
@@ -124,6 +130,7 @@ func writeEnd(b *bytes.Buffer, e, peer End) {
 	if e.MTU != 0 {
 		fmt.Fprintf(b, " mtu %d", e.MTU)
 	}
+	b.WriteString(macText(e.MAC))
 	fmt.Fprintf(b, "  veth peer %s:%s\n", peer.Namespace, peer.Name)
 }
 

@@ -1,0 +1,234 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
+	"github.com/labctl/labctl/topo/plan"
+)
+
+// A machine's share of a lab spread over machines reaches the other machines through
+// VXLAN tunnels (plan.Tunnel). Each device is created from a netlink socket in the
+// underlay namespace with the lab namespace as its target (IFLA_NET_NS_FD): the
+// kernel keeps the device's UDP socket in the namespace that created it and puts the
+// device itself in the lab namespace. So the lab's traffic leaves only as VXLAN over
+// the underlay the user named, and deleting the lab namespace deletes the device and
+// with the last device the socket: nothing of the lab stays in the underlay.
+
+// openUnderlay opens the underlay namespace: the named one (a simulation's "machine"),
+// else the namespace labctl runs in.
+func openUnderlay(u *plan.Underlay) (netns.NsHandle, error) {
+	if u.NetNS == "" {
+		h, err := netns.GetFromPath("/proc/self/ns/net")
+		if err != nil {
+			return h, fmt.Errorf("open labctl's own network namespace: %w", err)
+		}
+		return h, nil
+	}
+	h, err := netns.GetFromPath(NetnsPath(u.NetNS))
+	if err != nil {
+		return h, fmt.Errorf("open underlay namespace %s: %w (create it first, e.g. ip netns add %s; labctl never creates or deletes it)", u.NetNS, err, u.NetNS)
+	}
+	return h, nil
+}
+
+// tunnels creates and configures the namespace's tunnels; names receives their
+// indexes for the routes that follow.
+func (b *build) tunnels(s *space, names map[string]int32) error {
+	if len(s.ns.Tunnels) == 0 {
+		return nil
+	}
+	u := b.plan.Underlay
+	if u == nil {
+		return fmt.Errorf("plan error: tunnels without an underlay")
+	}
+	under, err := openUnderlay(u)
+	if err != nil {
+		return err
+	}
+	defer under.Close()
+	uh, err := netlink.NewHandleAt(under)
+	if err != nil {
+		return fmt.Errorf("netlink handle in the underlay: %w", err)
+	}
+	defer uh.Close()
+	lab, err := netlink.NewHandleAt(netns.NsHandle(s.fd))
+	if err != nil {
+		return fmt.Errorf("netlink handle: %w", err)
+	}
+	defer lab.Close()
+	dev := 0
+	if u.Dev != "" {
+		l, err := uh.LinkByName(u.Dev)
+		if err != nil {
+			return fmt.Errorf("underlay device %s (%s): %w", u.Dev, underlayName(u), err)
+		}
+		dev = l.Attrs().Index
+	}
+	for _, t := range s.ns.Tunnels {
+		idx, err := addTunnel(uh, lab, s, t, dev)
+		if err != nil {
+			return fmt.Errorf("tunnel %s (%s, vni %d, port %d, underlay %s): %w", t.Name, t.Segment, t.VNI, t.Port, underlayName(u), err)
+		}
+		names[t.Name] = idx
+	}
+	return nil
+}
+
+func addTunnel(uh, lab *netlink.Handle, s *space, t plan.Tunnel, dev int) (int32, error) {
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name, attrs.MTU, attrs.Namespace = t.Name, t.MTU, netlink.NsFd(s.fd)
+	if t.MAC != "" {
+		mac, err := net.ParseMAC(t.MAC)
+		if err != nil {
+			return 0, err
+		}
+		attrs.HardwareAddr = mac
+	}
+	// Learning only on a network's port: the bridge behind it needs to know which
+	// machine each MAC is on; a link's device has one remote and nothing to learn.
+	vx := &netlink.Vxlan{LinkAttrs: attrs, VxlanId: t.VNI, Port: t.Port, SrcAddr: t.Local.AsSlice(), VtepDevIndex: dev, Learning: t.Master != ""}
+	if t.Remote.IsValid() {
+		vx.Group = t.Remote.AsSlice()
+	}
+	if err := uh.LinkAdd(vx); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			return 0, fmt.Errorf("the underlay already has a VXLAN device with this VNI and UDP port (another lab, or another share of this lab on the same underlay): give one of the labs another options.tunnelPort, or give each share its own underlay: %w", err)
+		}
+		return 0, kernelHint(err, "vxlan")
+	}
+	link, err := lab.LinkByName(t.Name)
+	if err != nil {
+		return 0, fmt.Errorf("find it in %s: %w", s.ns.Name, err)
+	}
+	if got := link.Attrs().MTU; got != t.MTU {
+		// The kernel caps a VXLAN device's MTU at its underlay device's minus the
+		// overhead; the other machine would send frames this one drops.
+		return 0, fmt.Errorf("the underlay device allows an MTU of only %d, the plan needs %d: give the machines mtu: (the underlay path's MTU) in the lab file, so every machine plans the same smaller MTU", got, t.MTU)
+	}
+	if t.Alias != "" {
+		if err := lab.LinkSetAlias(link, t.Alias); err != nil {
+			return 0, fmt.Errorf("set alias: %w", err)
+		}
+	}
+	if t.Master != "" {
+		br := s.bridges[t.Master]
+		if br == 0 {
+			return 0, fmt.Errorf("no bridge %s in %s", t.Master, s.ns.Name)
+		}
+		if err := lab.LinkSetMasterByIndex(link, int(br)); err != nil {
+			return 0, fmt.Errorf("enslave to %s: %w", t.Master, err)
+		}
+	}
+	for _, a := range t.Addresses {
+		if err := lab.AddrAdd(link, &netlink.Addr{IPNet: ipNet(a)}); err != nil {
+			return 0, fmt.Errorf("add %s: %w", a, err)
+		}
+	}
+	// Head-end replication: broadcast, unknown unicast and multicast frames go to
+	// every other machine with members of the network, one unicast copy each.
+	for _, peer := range t.Peers {
+		entry := &netlink.Neigh{LinkIndex: link.Attrs().Index, Family: unix.AF_BRIDGE, Flags: netlink.NTF_SELF, State: netlink.NUD_PERMANENT | netlink.NUD_NOARP, IP: peer.AsSlice(), HardwareAddr: make(net.HardwareAddr, 6)}
+		if err := lab.NeighAppend(entry); err != nil {
+			return 0, fmt.Errorf("fdb 00:00:00:00:00:00 dst %s: %w", peer, err)
+		}
+	}
+	// Up last: this opens the UDP socket, in the underlay.
+	if err := lab.LinkSetUp(link); err != nil {
+		if errors.Is(err, unix.EADDRINUSE) {
+			return 0, fmt.Errorf("UDP port %d is taken in the underlay by another program: set options.tunnelPort to a free port in the lab file: %w", t.Port, err)
+		}
+		return 0, fmt.Errorf("set up: %w", err)
+	}
+	return int32(link.Attrs().Index), nil
+}
+
+func underlayName(u *plan.Underlay) string {
+	if u.NetNS == "" {
+		return "labctl's own namespace"
+	}
+	return "netns " + u.NetNS
+}
+
+// removeTunnels deletes the tunnel devices a state record lists before their
+// namespaces go: deleting a device closes its UDP socket in the underlay at once,
+// where the kernel's teardown of a deleted namespace runs later, so after down the
+// underlay is clean when labctl returns, not some milliseconds after.
+func removeTunnels(st *State) {
+	for _, t := range st.Tunnels {
+		h, err := netns.GetFromPath(NetnsPath(t.NetNS))
+		if err != nil {
+			continue // already gone, and the device with it
+		}
+		if nl, err := netlink.NewHandleAt(h); err == nil {
+			if link, err := nl.LinkByName(t.Name); err == nil {
+				_ = nl.LinkDel(link)
+			}
+			nl.Close()
+		}
+		h.Close()
+	}
+}
+
+// TunnelRecord names a tunnel device in the state record, for down.
+type TunnelRecord struct {
+	NetNS string `json:"netns"`
+	Name  string `json:"name"`
+}
+
+func recordTunnels(st *State, p *plan.Plan) {
+	if p.Underlay != nil {
+		st.Underlay = p.Underlay.NetNS
+	}
+	for _, n := range p.Namespaces {
+		for _, t := range n.Tunnels {
+			st.Tunnels = append(st.Tunnels, TunnelRecord{NetNS: n.NetNS, Name: t.Name})
+			if h := st.Host(n.Name); h != nil {
+				h.Addresses = append(h.Addresses, prefixStrings(t.Addresses)...)
+			}
+		}
+	}
+}
+
+// checkUnderlay makes sure, before anything is created, that the underlay exists and
+// holds this machine's address (and device), so a typo fails with a clear message
+// instead of a tunnel that sends nowhere.
+func checkUnderlay(p *plan.Plan) error {
+	u := p.Underlay
+	if u == nil {
+		return nil
+	}
+	if u.NetNS != "" && !netnsExists(u.NetNS) {
+		return MissingError{What: fmt.Sprintf("machine %s's underlay namespace %s", p.Machine, u.NetNS), How: "labctl never creates it: create it (ip netns add), or drop --underlay-netns to use this machine's own"}
+	}
+	h, err := openUnderlay(u)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	nl, err := netlink.NewHandleAt(h)
+	if err != nil {
+		return fmt.Errorf("netlink handle in the underlay: %w", err)
+	}
+	defer nl.Close()
+	if u.Dev != "" {
+		if _, err := nl.LinkByName(u.Dev); err != nil {
+			return MissingError{What: fmt.Sprintf("machine %s's underlay device %s (in %s)", p.Machine, u.Dev, underlayName(u)), How: "fix dev: of the machine in the lab file, or check --machine"}
+		}
+	}
+	addrs, err := nl.AddrList(nil, netlink.FAMILY_ALL)
+	if err != nil {
+		return fmt.Errorf("list the underlay's addresses: %w", err)
+	}
+	for _, a := range addrs {
+		if a.IP.Equal(u.Address.AsSlice()) {
+			return nil
+		}
+	}
+	return MissingError{What: fmt.Sprintf("machine %s's underlay address %s (on no interface of %s)", p.Machine, u.Address, underlayName(u)), How: "is this machine " + p.Machine + "? check --machine and --underlay-netns, or the machine's address: in the lab file"}
+}
