@@ -79,11 +79,13 @@ demo: deps build
 	./$(BIN) test labs/hairpin.yaml
 
 ## bench: the speed figures (docs/performance.md): one table of every target beside
-## the floor (and Mininet when installed), then the package benchmarks. BENCH_FLAGS
-## passes options, e.g. make bench BENCH_FLAGS='-reps 5 -curve ""'.
+## the floor (and Mininet when installed), then the package benchmarks (verify's:
+## 500 sequential probes in a 20-host lab, BenchmarkProbes500). BENCH_FLAGS
+## passes options, e.g. make bench BENCH_FLAGS='-reps 5 -curve ""'; -arp-overflow adds
+## the run without static neighbours, which fills the machine-wide neighbour table.
 bench: deps build
 	$(GO) run ./bench $(BENCH_FLAGS)
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./node/ ./topo/gen/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./node/ ./topo/gen/ ./verify/
 
 clean:
 	rm -rf bin

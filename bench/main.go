@@ -27,10 +27,12 @@ func main() {
 	flag.IntVar(&o.pods, "pods", 1000, "Pods of the big cluster")
 	flag.IntVar(&o.services, "services", 200, "Services of the big cluster")
 	flag.IntVar(&o.probes, "probes", 500, "probes run over the big cluster (0: skip)")
-	flag.StringVar(&o.curve, "curve", "100,250,500,1000", "Pod counts of the growth curve (20 Pods per node, 1 Service per 5 Pods; empty: skip)")
+	flag.StringVar(&o.curve, "curve", "100,250,500,1000", "Pod counts of the growth curves (20 Pods per node; 1 Service per 5 Pods, and -curve-services; empty: skip)")
+	flag.IntVar(&o.curveServices, "curve-services", 20, "Services of the second growth curve, the same at every size, so per-Pod topology cost shows (0: skip)")
 	flag.StringVar(&o.hosts, "hosts", "10,100", "plain-host lab sizes (empty: skip)")
 	flag.StringVar(&o.backends, "backends", "nft,legacy", "iptables backends to build the big cluster with")
 	flag.StringVar(&o.mininet, "mininet", "auto", "compare with Mininet: auto (when installed), off")
+	flag.BoolVar(&o.arpOverflow, "arp-overflow", false, "also build the big cluster without static neighbours and run its probes: this overflows the machine-wide neighbour table (every lab and the host itself then lose ARP entries) and takes minutes (docs/performance.md)")
 	flag.BoolVar(&o.verbose, "v", false, "print every run")
 	flag.Parse()
 	os.Exit(mainErr(o))
@@ -39,9 +41,9 @@ func main() {
 type options struct {
 	bin                             string
 	reps, nodes, pods, services     int
-	probes                          int
+	probes, curveServices           int
 	curve, hosts, backends, mininet string
-	verbose                         bool
+	verbose, arpOverflow            bool
 }
 
 func mainErr(o options) int {

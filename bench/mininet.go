@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -13,7 +14,8 @@ import (
 // mnScript builds Mininet's single,N topology with Linux bridges and no controller
 // (this kernel has no Open vSwitch) through its Python API and removes it with
 // net.stop(): never mn -c, which kills processes by name and deletes links it did
-// not create.
+// not create. The constructor builds nothing (build=False) and is inside the try
+// with the build, so whatever a failing build created still reaches net.stop().
 const mnScript = `
 import sys, time, json
 from mininet.net import Mininet
@@ -22,16 +24,45 @@ from mininet.nodelib import LinuxBridge
 from mininet.log import setLogLevel
 setLogLevel('error')
 n = int(sys.argv[1])
+net = None
 t = time.time()
-net = Mininet(topo=SingleSwitchTopo(n), switch=LinuxBridge, controller=None)
 try:
+    net = Mininet(topo=SingleSwitchTopo(n), switch=LinuxBridge, controller=None, build=False)
+    net.build()
     net.start()
     up = time.time() - t
 finally:
     t = time.time()
-    net.stop()
+    if net is not None:
+        net.stop()
 print(json.dumps({"up": up, "down": time.time() - t}))
 `
+
+// mnLink matches the root-namespace links Mininet's single,N creates: the switch s1
+// and its ports s1-eth1 ... s1-ethN.
+var mnLink = regexp.MustCompile(`^s[0-9]+(-eth[0-9]+)?$`)
+
+// mininetLinks lists root-namespace links named like Mininet's switches. The bench
+// runs Mininet only when there are none: then every such link after the run is
+// Mininet's, and removing a leftover one cannot touch someone else's.
+func mininetLinks() ([]string, error) {
+	out, err := exec.Command("ip", "-o", "link", "show").Output()
+	if err != nil {
+		return nil, fmt.Errorf("ip link: %w", err)
+	}
+	var found []string
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimSuffix(f[1], ":"), "@")
+		if mnLink.MatchString(name) {
+			found = append(found, name)
+		}
+	}
+	return found, nil
+}
 
 // mnSysctls are the root-namespace settings Mininet's fixLimits raises; they are
 // saved before each run and written back after it.
@@ -60,6 +91,13 @@ func mininetRow(ctx context.Context, b *bench, n int) string {
 }
 
 func mininetOnce(ctx context.Context, n int) (up, down time.Duration, err error) {
+	// Checked before the cleanup below is armed, so it never removes a link that
+	// was there before.
+	if links, err := mininetLinks(); err != nil {
+		return 0, 0, err
+	} else if len(links) > 0 {
+		return 0, 0, fmt.Errorf("not run: the root namespace already has %s, named like Mininet's switches, which the bench must not remove", strings.Join(links, ", "))
+	}
 	saved := map[string][]byte{}
 	for _, k := range mnSysctls {
 		if v, err := os.ReadFile(sysctlPath(k)); err == nil {
@@ -75,9 +113,12 @@ func mininetOnce(ctx context.Context, n int) (up, down time.Duration, err error)
 			}
 		}
 		// The switch is a bridge in the root namespace; stop() removes it, and this
-		// makes sure (the bench's leak check compares the root links too).
-		if exec.Command("ip", "link", "show", "s1").Run() == nil {
-			_ = exec.Command("ip", "link", "del", "s1").Run()
+		// makes sure (the bench's leak check compares the root links too). Only
+		// Mininet's: mininetOnce ran it only when no such link existed before.
+		if left, lerr := mininetLinks(); lerr == nil {
+			for _, name := range left {
+				_ = exec.Command("ip", "link", "del", name).Run()
+			}
 		}
 	}()
 	quiet(20 * time.Second)

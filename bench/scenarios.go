@@ -31,7 +31,7 @@ type bench struct {
 type sample struct {
 	up, down, settle        stats
 	floor, floorDown        stats
-	rssKB                   []int64
+	peak                    run                      // the up with the highest peak RSS
 	phases                  map[string]time.Duration // of the last up
 	downPhases              map[string]time.Duration
 	namespaces, veths, rule int
@@ -69,7 +69,9 @@ func (b *bench) measure(ctx context.Context, file string, upArgs ...string) (*sa
 			return s, err
 		}
 		s.up, s.down, s.settle = append(s.up, up.wall), append(s.down, down.wall), append(s.settle, settle)
-		s.rssKB = append(s.rssKB, up.rssKB)
+		if up.rssKB >= s.peak.rssKB {
+			s.peak = up
+		}
 		s.phases, s.downPhases = phases(up.stderr), phases(down.stderr)
 		b.logf("%s rep %d: floor %s (+%s down), up %s, down %s, cleanup %s, rss %d MB", filepath.Base(file), i+1, secs(fu), secs(fd), secs(up.wall), secs(down.wall), secs(settle), up.rssKB/1024)
 	}

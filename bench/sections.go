@@ -51,11 +51,7 @@ func sectionCluster(ctx context.Context, b *bench, o options, t *table) error {
 		t.add("  phases of the last up", phaseText(s.phases), "", "", "", "")
 		t.add(fmt.Sprintf("down, iptables %s", be), s.down.String(), "≤ 2 s", "", "", verdict(s.down.median() <= 2*time.Second))
 		t.add("  kernel cleanup after down (async)", s.settle.String(), "", s.floorDown.String()+" floor incl. cleanup", "", "info")
-		peak := int64(0)
-		for _, r := range s.rssKB {
-			peak = max(peak, r)
-		}
-		t.add(fmt.Sprintf("peak RSS of labctl up, %s", be), fmt.Sprintf("%d MB", peak/1024), "≤ 200 MB", "", "", verdict(peak <= 200*1024))
+		t.add(fmt.Sprintf("peak RSS of labctl up, %s", be), fmt.Sprintf("%d MB", s.peak.rssKB/1024), "≤ 200 MB", "", "", rssVerdict(s.peak, 200*1024))
 	}
 	return nil
 }
@@ -106,31 +102,79 @@ func sectionProbes(ctx context.Context, b *bench, o options, t *table) error {
 	return nil
 }
 
-// sectionCurve builds clusters of growing size: time per Pod should stay flat.
+// sectionCurve builds clusters of growing size (20 Pods per node), twice: with one
+// Service per 5 Pods, where every node holds every Service's rules so rules grow
+// with the square of the size and time per Pod cannot stay flat; and with a fixed
+// number of Services, where what grows is the topology alone (namespaces, veths,
+// addresses, routes, neighbours): time per Pod should stay flat there.
 func sectionCurve(ctx context.Context, b *bench, o options, t *table) error {
-	if o.curve == "" {
-		return nil
+	points, err := curvePoints(o)
+	if err != nil {
+		return err
 	}
-	for _, f := range strings.Split(o.curve, ",") {
-		pods, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || pods < 20 {
-			return fmt.Errorf("-curve: %q is not a Pod count of 20 or more", f)
+	// A cluster on both curves (100 Pods: 20 Services either way) is built once.
+	measured := map[[2]int]*sample{}
+	for _, p := range points {
+		key := [2]int{p.pods, p.services}
+		if measured[key] == nil {
+			s, err := b.curveSample(ctx, p.pods, p.services)
+			if err != nil {
+				return err
+			}
+			measured[key] = s
 		}
-		name := fmt.Sprintf("bench-p%d", pods)
-		file, err := b.genCluster(ctx, name, pods/20, pods, pods/5, 0, "--iptables", "legacy")
-		if err != nil {
-			return err
-		}
-		s, err := b.measure(ctx, file)
-		if err != nil {
-			return fmt.Errorf("curve %d: %w", pods, err)
-		}
-		per := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", d.Seconds()*1000/float64(pods)) }
+		s := measured[key]
+		per := func(d time.Duration) string { return fmt.Sprintf("%.2f ms", d.Seconds()*1000/float64(p.pods)) }
 		net := s.phases["hosts and pods"] + s.phases["namespaces"] + s.phases["links"] + s.phases["addresses and routes"]
-		t.add(fmt.Sprintf("growth: up per Pod, %d Pods, %d nodes, %d Services, legacy", pods, pods/20, pods/5),
+		t.add(fmt.Sprintf("growth (%s): up per Pod, %d Pods, %d nodes, %d Services, %d rules, legacy", p.label, p.pods, p.pods/20, p.services, s.rule),
 			per(s.up.median())+" (links "+per(net)+")", "flat", per(s.floor.median()), fmt.Sprintf("%.2f×", float64(s.up.median())/float64(s.floor.median())), "see curve")
 	}
 	return nil
+}
+
+// point is one cluster of a growth curve.
+type point struct {
+	label          string
+	pods, services int
+}
+
+// curvePoints lists the clusters of both curves, the first curve first.
+func curvePoints(o options) ([]point, error) {
+	if o.curve == "" {
+		return nil, nil
+	}
+	var sizes []int
+	for _, f := range strings.Split(o.curve, ",") {
+		pods, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || pods < 20 {
+			return nil, fmt.Errorf("-curve: %q is not a Pod count of 20 or more", f)
+		}
+		sizes = append(sizes, pods)
+	}
+	var out []point
+	for _, pods := range sizes {
+		out = append(out, point{"Services = Pods/5", pods, pods / 5})
+	}
+	if o.curveServices > 0 {
+		for _, pods := range sizes {
+			out = append(out, point{fmt.Sprintf("%d Services", o.curveServices), pods, o.curveServices})
+		}
+	}
+	return out, nil
+}
+
+// curveSample measures one cluster of the growth curves.
+func (b *bench) curveSample(ctx context.Context, pods, services int) (*sample, error) {
+	name := fmt.Sprintf("bench-p%d-s%d", pods, services)
+	file, err := b.genCluster(ctx, name, pods/20, pods, services, 0, "--iptables", "legacy")
+	if err != nil {
+		return nil, err
+	}
+	s, err := b.measure(ctx, file)
+	if err != nil {
+		return nil, fmt.Errorf("curve %d Pods, %d Services: %w", pods, services, err)
+	}
+	return s, nil
 }
 
 // sectionHosts builds labs of plain hosts on one network (and Mininet's single,N).
@@ -186,6 +230,14 @@ func sectionHairpin(ctx context.Context, b *bench, o options, t *table) error {
 	return nil
 }
 
+// rssVerdict judges a peak RSS: a run that reported none is not measured, not met.
+func rssVerdict(r run, limitKB int64) string {
+	if r.rssKB <= 0 {
+		return "not measured (no rusage)"
+	}
+	return verdict(r.rssKB <= limitKB) + r.rssNote()
+}
+
 func verdict(ok bool) string {
 	if ok {
 		return "met"
@@ -195,7 +247,7 @@ func verdict(ok bool) string {
 
 func phaseText(ph map[string]time.Duration) string {
 	var parts []string
-	for _, name := range []string{"namespaces", "links", "hosts and pods", "addresses and routes", "iptables", "processes"} {
+	for _, name := range []string{"namespaces", "links", "hosts and pods", "addresses and routes", "links up", "iptables", "processes"} {
 		if d, ok := ph[name]; ok {
 			parts = append(parts, fmt.Sprintf("%s %s", name, secs(d)))
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 
@@ -41,9 +42,10 @@ type build struct {
 	hubIndex []int32
 	progress *reporter
 	rules    *ruleLoader
-	// rpInherited says whether new namespaces already have rp_filter 0 (see baseline).
-	rpInherited atomic.Int32
-	neighbors   neighborTable // static neighbours, see neighbors.go
+	// inherited holds the writes that undo what new namespaces inherit (see baseline),
+	// read once in the first namespace.
+	inherited atomic.Pointer[[]plan.Sysctl]
+	neighbors neighborTable // static neighbours, see neighbors.go
 }
 
 // space is the build state of one namespace.
@@ -127,6 +129,7 @@ func (b *build) stages() []stage {
 		{"links", b.hubLinkCount(), b.linkHubs},
 		{"hosts and pods", len(b.leaves), b.buildLeaves},
 		{"addresses and routes", len(b.hubs), b.configureHubs},
+		{"links up", len(b.hubs) + len(b.leaves), b.waitLinksUp},
 		{"iptables", b.rules.count, nil},
 		{"processes", b.processCount(), b.processes},
 	}
@@ -175,42 +178,72 @@ func splitSysctls(all []plan.Sysctl) (early, late []plan.Sysctl) {
 // baseline writes what every lab namespace gets before anything else, from the
 // thread inside it, then the namespace's own early sysctls.
 //
+// New namespaces inherit IPv4 conf (rp_filter, ip_forward and the conf/all and
+// conf/default forwarding it drives) from the machine's root namespace: on a Docker
+// host every lab host would forward. A lab behaves the same everywhere, so what
+// differs from the lab's starting point is reset here.
+//
 // Each sysctl write costs a path walk whose last steps compare against the same entry
 // of every other namespace (the /proc/sys dentries of all namespaces share hash
-// chains): with a thousand namespaces the writes are a tenth of up. So the rp_filter
-// values are read once, in the first namespace, and written only if new namespaces do
-// not already inherit 0 from where they are created.
+// chains): with a thousand namespaces the writes are a tenth of up. So what new
+// namespaces inherit is read once, in the first namespace, and only what differs is
+// written.
 func (b *build) baseline(early []plan.Sysctl) error {
+	resets := b.inherited.Load()
+	if resets == nil {
+		r := inheritResets(readSysctl)
+		b.inherited.CompareAndSwap(nil, &r)
+		resets = b.inherited.Load()
+	}
+	return writeSysctls(baselineSysctls(*resets, b.plan.IPv6, early))
+}
+
+// inheritResets returns the writes that bring a new namespace's inherited IPv4
+// settings to the lab's starting point: rp_filter 0 and forwarding off.
+func inheritResets(read func(key string) string) []plan.Sysctl {
 	var out []plan.Sysctl
-	if b.rpInherited.Load() != rpZero {
-		// Same behaviour whatever the machine's root namespace has configured: new
-		// namespaces inherit IPv4 conf defaults from it.
-		if b.rpInherited.Load() == rpUnknown && readSysctl("net.ipv4.conf.all.rp_filter") == "0" && readSysctl("net.ipv4.conf.default.rp_filter") == "0" {
-			b.rpInherited.Store(rpZero)
-		} else {
-			b.rpInherited.Store(rpWrite)
-			out = append(out, plan.Sysctl{Key: "net.ipv4.conf.all.rp_filter", Value: "0"},
-				plan.Sysctl{Key: "net.ipv4.conf.default.rp_filter", Value: "0"})
+	if read("net.ipv4.conf.all.rp_filter") != "0" || read("net.ipv4.conf.default.rp_filter") != "0" {
+		out = append(out, plan.Sysctl{Key: "net.ipv4.conf.all.rp_filter", Value: "0"},
+			plan.Sysctl{Key: "net.ipv4.conf.default.rp_filter", Value: "0"})
+	}
+	// ip_forward is conf/all/forwarding; changing it also sets conf/default/forwarding
+	// and every interface's, but writing the value it already has changes nothing.
+	switch {
+	case read(ipForward) != "0":
+		out = append(out, plan.Sysctl{Key: ipForward, Value: "0"})
+	case read("net.ipv4.conf.default.forwarding") != "0":
+		out = append(out, plan.Sysctl{Key: "net.ipv4.conf.default.forwarding", Value: "0"})
+	}
+	return out
+}
+
+const ipForward = "net.ipv4.ip_forward"
+
+// baselineSysctls is what baseline writes, in order: the resets (less the ip_forward
+// reset when the namespace sets ip_forward itself), IPv6 off unless the lab keeps it,
+// then the namespace's own early sysctls, which win over anything before them.
+func baselineSysctls(resets []plan.Sysctl, ipv6 bool, early []plan.Sysctl) []plan.Sysctl {
+	setsForward := slices.ContainsFunc(early, func(s plan.Sysctl) bool { return s.Key == ipForward })
+	out := make([]plan.Sysctl, 0, len(resets)+2+len(early))
+	for _, s := range resets {
+		if s.Key != ipForward || !setsForward {
+			out = append(out, s)
 		}
 	}
-	if !b.plan.IPv6 {
+	if !ipv6 {
 		// No link-local addresses, DAD or MLD on every port: this chatter floods shared
 		// bridges and makes large labs quadratically slower.
 		out = append(out, plan.Sysctl{Key: "net.ipv6.conf.all.disable_ipv6", Value: "1"},
 			plan.Sysctl{Key: "net.ipv6.conf.default.disable_ipv6", Value: "1"})
 	}
-	return writeSysctls(append(out, early...))
+	return append(out, early...)
 }
 
-// What new namespaces inherit for rp_filter.
-const (
-	rpUnknown int32 = iota
-	rpZero          // 0 in all and default: nothing to write
-	rpWrite         // something else: write 0
-)
+// procSys is where sysctls are read and written; tests point it elsewhere.
+var procSys = "/proc/sys/"
 
 func readSysctl(key string) string {
-	data, err := os.ReadFile("/proc/sys/" + strings.ReplaceAll(key, ".", "/"))
+	data, err := os.ReadFile(procSys + strings.ReplaceAll(key, ".", "/"))
 	if err != nil {
 		return ""
 	}
@@ -220,9 +253,21 @@ func readSysctl(key string) string {
 // writeSysctls writes net.* sysctls of the calling thread's namespace.
 func writeSysctls(sysctls []plan.Sysctl) error {
 	for _, s := range sysctls {
-		path := "/proc/sys/" + strings.ReplaceAll(s.Key, ".", "/")
-		if err := os.WriteFile(path, []byte(s.Value), 0o644); err != nil {
+		// No O_CREATE: a key the kernel does not have must fail, not become a file.
+		f, err := os.OpenFile(procSys+strings.ReplaceAll(s.Key, ".", "/"), os.O_WRONLY|os.O_TRUNC, 0)
+		if err == nil {
+			_, err = f.Write([]byte(s.Value))
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
 			if errors.Is(err, os.ErrNotExist) && strings.HasPrefix(s.Key, "net.bridge.") {
+				if s.Value == "0" {
+					// Without br_netfilter bridged frames never go through iptables:
+					// the setting asked for is already what happens.
+					continue
+				}
 				return fmt.Errorf("sysctl %s: %w", s.Key, MissingError{What: "the br_netfilter kernel module", How: "load it with modprobe br_netfilter"})
 			}
 			return fmt.Errorf("sysctl %s=%s: %w", s.Key, s.Value, err)

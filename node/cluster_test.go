@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/vishvananda/netlink"
 
 	"github.com/labctl/labctl/node/nodetest"
 	"github.com/labctl/labctl/topo/plan"
@@ -27,6 +28,7 @@ func upCluster(t *testing.T, src string) *clusterLab {
 	t.Helper()
 	p := compileLab(t, src)
 	upForTest(t, p)
+	assertVethsUp(t, p)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan struct{})
 	done := make(chan error, 1)
@@ -40,6 +42,25 @@ func upCluster(t *testing.T, src string) *clusterLab {
 		t.Fatalf("agent: %v", err)
 	}
 	return &clusterLab{t: t, p: p}
+}
+
+// assertVethsUp checks that Up returned with every veth operationally up (see
+// waitLinksUp): a Pod whose veth is not yet active loses its first ARP request, and
+// a probe sent right after up would wait a second for the retry.
+func assertVethsUp(t *testing.T, p *plan.Plan) {
+	t.Helper()
+	for _, n := range p.Namespaces {
+		h := handleIn(t, n.NetNS)
+		links, err := h.LinkList()
+		if err != nil {
+			t.Fatalf("%s: %v", n.Name, err)
+		}
+		for _, link := range links {
+			if link.Type() == "veth" && link.Attrs().OperState != netlink.OperUp {
+				t.Errorf("%s: veth %s is %s when up has returned, want up", n.Name, link.Attrs().Name, link.Attrs().OperState)
+			}
+		}
+	}
 }
 
 // ask sends one TCP request from a host to target and returns the answer.
@@ -235,17 +256,23 @@ cluster:
 
 func TestClusterCrossNodeMasquerade(t *testing.T) {
 	nodetest.RequireRoot(t)
-	cases := map[string]string{
-		"flannel":          "172.7.21.2",
-		"docker-default":   "192.168.50.1", // hdss7-21's node IP: the Pod IP is hidden
-		"docker-optimized": "172.7.21.2",
+	cases := []struct{ name, masquerade, want string }{
+		{"flannel", "flannel", "172.7.21.2"},
+		{"docker-default", "docker-default", "192.168.50.1"}, // hdss7-21's node IP: the Pod IP is hidden
+		{"docker-optimized", "docker-optimized", "172.7.21.2"},
+		{"none", "none", "172.7.21.2"},
+		// 172.7.0.0/16 is not RFC 1918, so ip-masq-agent's default masquerades it on
+		// both nodes: hdss7-21 hides pod-a behind its node IP, and hdss7-22, where the
+		// packet is routed into docker0, hides that behind its bridge address.
+		{"ip-masq-agent", "ip-masq-agent", "172.7.22.1"},
+		{"ip-masq-agent with the cluster CIDR", "ip-masq-agent, nonMasqueradeCIDRs: [172.7.0.0/16]", "172.7.21.2"},
 	}
-	for mode, want := range cases {
-		t.Run(mode, func(t *testing.T) {
-			l := upCluster(t, strings.Replace(seed003Lab, "MODE", mode, 1))
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := upCluster(t, strings.Replace(seed003Lab, "MODE", c.masquerade, 1))
 			ans := l.mustAsk("pod-a", "172.7.22.2:80", "pod-b")
-			if got := remoteIP(t, ans); got != want {
-				t.Errorf("pod-b saw %s, want %s", got, want)
+			if got := remoteIP(t, ans); got != c.want {
+				t.Errorf("pod-b saw %s, want %s", got, c.want)
 			}
 		})
 	}

@@ -35,12 +35,17 @@ func Down(instance string) (*DownResult, error) {
 
 // DownWith is Down with progress reporting.
 func DownWith(instance string, opts DownOptions) (*DownResult, error) {
-	unlock, err := lock(instance)
+	lk, err := lock(instance)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	return down(instance, opts)
+	res, err := down(instance, opts)
+	if err != nil {
+		lk.unlock()
+		return res, err
+	}
+	lk.remove()
+	return res, nil
 }
 
 // down removes the namespaces by unmounting their names, and does not wait for the

@@ -32,7 +32,7 @@ func TestUpAndDownReportProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	// basic: networks and routers are hubs, client and server leaves; one ruleset.
-	want := map[string]int{"namespaces": 2, "links": 1, "hosts and pods": 2, "addresses and routes": 2, "iptables": 1, "processes": 0}
+	want := map[string]int{"namespaces": 2, "links": 1, "hosts and pods": 2, "addresses and routes": 2, "links up": 4, "iptables": 1, "processes": 0}
 	for name, n := range want {
 		ph, ok := done[name]
 		if !ok {

@@ -13,8 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// StateDir holds one directory per running lab instance. /run is a tmpfs: the records
-// vanish on reboot together with the namespaces they describe.
+// StateDir holds one directory per running lab instance. /run is usually a tmpfs: the
+// records vanish on reboot together with the namespaces they describe (where it is
+// not, down removes a record whose namespaces are gone).
 var StateDir = "/run/labctl"
 
 // Status of a lab instance.
@@ -137,19 +138,60 @@ func Instances() ([]string, error) {
 	return out, nil
 }
 
+// instanceLock is the held lock of one lab instance (see lock).
+type instanceLock struct {
+	f    *os.File
+	path string
+}
+
 // lock takes the instance's lock so two labctl processes never build or remove the
 // same lab at once. It blocks until the other finishes.
-func lock(instance string) (unlock func(), err error) {
-	if err := os.MkdirAll(filepath.Join(StateDir, ".locks"), 0o755); err != nil {
+//
+// A successful down removes the lock file while it holds the lock (see remove), so a
+// process that was waiting may hold the lock of a file no longer in the directory:
+// once it has the lock it checks that its file is still the one at the path, and
+// starts over if not. Two holders at once are impossible: both would have to lock
+// the file now at the path.
+func lock(instance string) (*instanceLock, error) {
+	if instance == "" || strings.ContainsAny(instance, "/\x00") || strings.HasPrefix(instance, ".") {
+		return nil, fmt.Errorf("lab name %q is not valid: use lowercase letters, digits and '-'", instance)
+	}
+	dir := filepath.Join(StateDir, ".locks")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create lock directory: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(StateDir, ".locks", instance), os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open lock of lab %s: %w", instance, err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+	path := filepath.Join(dir, instance)
+	for {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("open lock of lab %s: %w", instance, err)
+		}
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock lab %s: %w", instance, err)
+		}
+		var held, now unix.Stat_t
+		if err := unix.Fstat(int(f.Fd()), &held); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock lab %s: %w", instance, err)
+		}
+		err = unix.Stat(path, &now)
+		if err == nil && now.Dev == held.Dev && now.Ino == held.Ino {
+			return &instanceLock{f: f, path: path}, nil
+		}
 		f.Close()
-		return nil, fmt.Errorf("lock lab %s: %w", instance, err)
+		if err != nil && !errors.Is(err, unix.ENOENT) {
+			return nil, fmt.Errorf("lock lab %s: %w", instance, err)
+		}
 	}
-	return func() { f.Close() }, nil
+}
+
+// unlock releases the lock and leaves the lock file for the next user.
+func (l *instanceLock) unlock() { l.f.Close() }
+
+// remove deletes the lock file, then releases the lock: the instance is gone and
+// leaves nothing behind. Only the holder may call it (see lock).
+func (l *instanceLock) remove() {
+	_ = os.Remove(l.path)
+	l.f.Close()
 }

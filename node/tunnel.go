@@ -3,7 +3,10 @@ package node
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"net/netip"
+	"slices"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -225,10 +228,91 @@ func checkUnderlay(p *plan.Plan) error {
 	if err != nil {
 		return fmt.Errorf("list the underlay's addresses: %w", err)
 	}
-	for _, a := range addrs {
-		if a.IP.Equal(u.Address.AsSlice()) {
-			return nil
+	if !slices.ContainsFunc(addrs, func(a netlink.Addr) bool { return a.IP.Equal(u.Address.AsSlice()) }) {
+		return MissingError{What: fmt.Sprintf("machine %s's underlay address %s (on no interface of %s)", p.Machine, u.Address, underlayName(u)), How: "is this machine " + p.Machine + "? check --machine and --underlay-netns, or the machine's address: in the lab file"}
+	}
+	return checkTunnelMTU(nl, p)
+}
+
+// checkTunnelMTU refuses tunnels whose frames would not fit the underlay device
+// towards a peer once encapsulated. The device is dev:, else the one the route to
+// the peer takes in the underlay namespace. Bound to a device the kernel caps a
+// VXLAN device's MTU (addTunnel checks that as well); unbound, nothing would, and the
+// peer, which planned the same MTU, would send frames this machine's path drops.
+func checkTunnelMTU(nl *netlink.Handle, p *plan.Plan) error {
+	u := p.Underlay
+	need := map[netip.Addr]int{} // peer -> the largest tunnel MTU towards it
+	for _, n := range p.Namespaces {
+		for _, t := range n.Tunnels {
+			for _, peer := range append([]netip.Addr{t.Remote}, t.Peers...) {
+				if peer.IsValid() && t.MTU > need[peer] {
+					need[peer] = t.MTU
+				}
+			}
 		}
 	}
-	return MissingError{What: fmt.Sprintf("machine %s's underlay address %s (on no interface of %s)", p.Machine, u.Address, underlayName(u)), How: "is this machine " + p.Machine + "? check --machine and --underlay-netns, or the machine's address: in the lab file"}
+	for _, peer := range slices.SortedFunc(maps.Keys(need), netip.Addr.Compare) {
+		machine := machineAt(p, peer)
+		dev, mtu, err := underlayPath(nl, u, peer)
+		if err != nil {
+			return MissingError{What: fmt.Sprintf("a route to machine %s's underlay address %s in %s", machine, peer, underlayName(u)), How: fmt.Sprintf("check the machines' address: in the lab file and the underlay's routes (%v)", err)}
+		}
+		overhead := vxlanOverhead(peer)
+		if fit := mtu - overhead; fit < need[peer] {
+			return MissingError{
+				What: fmt.Sprintf("an underlay path to machine %s (%s) that fits the plan's tunnel MTU of %d", machine, peer, need[peer]),
+				How: fmt.Sprintf("the path goes out %s (MTU %d, in %s), which fits %d once VXLAN adds its %d bytes; give the machines mtu: %d (the underlay path's MTU) in the lab file, so every machine plans the same smaller MTU",
+					dev, mtu, underlayName(u), fit, overhead, mtu),
+			}
+		}
+	}
+	return nil
+}
+
+// underlayPath is the device tunnel packets to peer leave by, and the MTU of that
+// path: dev: when the lab names one, else the route's device (and the route's own
+// mtu, when it sets a smaller one).
+func underlayPath(nl *netlink.Handle, u *plan.Underlay, peer netip.Addr) (string, int, error) {
+	if u.Dev != "" {
+		l, err := nl.LinkByName(u.Dev)
+		if err != nil {
+			return "", 0, err
+		}
+		return u.Dev, l.Attrs().MTU, nil
+	}
+	routes, err := nl.RouteGet(peer.AsSlice())
+	if err != nil {
+		return "", 0, err
+	}
+	if len(routes) == 0 {
+		return "", 0, fmt.Errorf("no route")
+	}
+	l, err := nl.LinkByIndex(routes[0].LinkIndex)
+	if err != nil {
+		return "", 0, fmt.Errorf("device %d of the route: %w", routes[0].LinkIndex, err)
+	}
+	mtu := l.Attrs().MTU
+	if m := routes[0].MTU; m > 0 && m < mtu {
+		mtu = m
+	}
+	return l.Attrs().Name, mtu, nil
+}
+
+// vxlanOverhead is what VXLAN adds to a frame (the kernel's VXLAN_HEADROOM and
+// VXLAN6_HEADROOM), by the underlay's address family.
+func vxlanOverhead(underlay netip.Addr) int {
+	if underlay.Is6() {
+		return 70
+	}
+	return 50
+}
+
+// machineAt names the machine with that underlay address.
+func machineAt(p *plan.Plan, addr netip.Addr) string {
+	for _, m := range p.Machines {
+		if m.Address == addr {
+			return m.Name
+		}
+	}
+	return "at " + addr.String()
 }

@@ -57,11 +57,19 @@ func Up(ctx context.Context, p *plan.Plan, opts UpOptions) (res *UpResult, err e
 	if err := Preflight(p); err != nil {
 		return nil, err
 	}
-	unlock, err := lock(p.Instance)
+	lk, err := lock(p.Instance)
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
+	// gone: a failed up removed everything, its lock file too.
+	gone := false
+	defer func() {
+		if gone {
+			lk.remove()
+		} else {
+			lk.unlock()
+		}
+	}()
 	if done, err := checkRunning(p, opts.Replace); err != nil || done != nil {
 		return done, err
 	}
@@ -76,7 +84,8 @@ func Up(ctx context.Context, p *plan.Plan, opts UpOptions) (res *UpResult, err e
 	}
 	defer func() {
 		if err != nil && !opts.KeepOnFailure {
-			_, _ = down(p.Instance, DownOptions{})
+			_, derr := down(p.Instance, DownOptions{})
+			gone = derr == nil
 		}
 	}()
 	if opts.Workers <= 0 {

@@ -42,7 +42,7 @@ type KubeProxy struct {
 	Meta               `yaml:"-"`
 	Mode               string `yaml:"mode" enum:"iptables" default:"iptables" doc:"Proxy mode; labctl emulates iptables mode."`
 	DetectLocal        string `yaml:"detectLocal" enum:"ClusterCIDR,NodeCIDR,BridgeInterface,InterfaceNamePrefix,None" default:"ClusterCIDR" doc:"How kube-proxy tells Pod traffic from other traffic (--detect-local-mode)."`
-	InterfacePrefix    string `yaml:"interfacePrefix" default:"veth" doc:"InterfaceNamePrefix mode: prefix of the Pods' host-side interfaces."`
+	InterfacePrefix    string `yaml:"interfacePrefix" doc:"InterfaceNamePrefix mode (required there, as kube-proxy's --pod-interface-name-prefix): prefix of the interfaces Pod traffic enters the node by. Pods here hang off a bridge, so their packets enter by the bridge and a veth prefix marks every one for masquerade; BridgeInterface matches them."`
 	MasqueradeAll      bool   `yaml:"masqueradeAll" doc:"Masquerade all traffic to ClusterIPs (--masquerade-all)."`
 	MasqueradeBit      *int   `yaml:"masqueradeBit" default:"14" doc:"fwmark bit of KUBE-MARK-MASQ (14 gives 0x4000)."`
 	RandomFully        *bool  `yaml:"randomFully" default:"true" doc:"Add --random-fully to KUBE-POSTROUTING's MASQUERADE."`

@@ -101,6 +101,11 @@ func (b *builder) checkClusterEnums(c *Cluster) {
 	if c.LoadBalancer != nil {
 		check(c.LoadBalancer.Mode, c.LoadBalancer.At("mode"), "loadBalancer.mode", "dnat", "proxy")
 	}
+	if c.KubeProxy.DetectLocal == "InterfaceNamePrefix" && c.KubeProxy.InterfacePrefix == "" {
+		// kube-proxy refuses to start without it: the flag has no default.
+		b.r.add(c.KubeProxy.At("detectLocal"), "set kubeProxy.interfacePrefix (kube-proxy's --pod-interface-name-prefix); note that Pod packets enter a node by its bridge, not by the veths, so detectLocal: BridgeInterface is what matches them",
+			"cluster.kubeProxy.detectLocal InterfaceNamePrefix needs kubeProxy.interfacePrefix")
+	}
 	if bit := c.KubeProxy.MasqueradeBit; bit != nil && (*bit < 0 || *bit > 31) {
 		b.r.add(c.KubeProxy.At("masqueradeBit"), "use a bit between 0 and 31 (14 is kube-proxy's default)", "cluster.kubeProxy.masqueradeBit %d is out of range", *bit)
 	}

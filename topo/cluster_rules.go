@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/labctl/labctl/topo/kube"
 	"github.com/labctl/labctl/topo/plan"
@@ -39,16 +41,11 @@ func (b *builder) clusterRules() {
 		b.r.add(cs.spec.At("services"), "check the Services' addresses and ports", "cluster: %v", err)
 		return
 	}
-	for _, n := range cs.nodes {
-		rs, err := snap.KubeProxyRules(b.kubeProxyConfig(cs, n))
-		if err == nil {
-			err = kube.AddMasqueradeRules(rs, b.masqueradeConfig(cs, n))
+	errs := b.nodeRules(cs, snap)
+	for i, n := range cs.nodes {
+		if errs[i] != nil {
+			b.r.add(n.spec.Pos(), "check the cluster's kubeProxy and cni settings", "node %s: %v", n.spec.Name, errs[i])
 		}
-		if err != nil {
-			b.r.add(n.spec.Pos(), "check the cluster's kubeProxy and cni settings", "node %s: %v", n.spec.Name, err)
-			continue
-		}
-		n.host.base = rs
 	}
 	if cs.lb != nil {
 		b.loadBalancerRules(cs, snap, services)
@@ -57,6 +54,35 @@ func (b *builder) clusterRules() {
 		b.flannelVXLAN(cs)
 	}
 	b.p.Services = planServices(cs, services, slices)
+}
+
+// nodeRules gives every node its kube-proxy and masquerade rules, one node per CPU at
+// a time: the nodes' rules are independent (the snapshot is read-only), and for 50
+// nodes of 200 Services they are most of the compile. errs[i] is node i's error.
+func (b *builder) nodeRules(cs *clusterState, snap *kube.Snapshot) []error {
+	errs := make([]error, len(cs.nodes))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(cs.nodes)) {
+		wg.Go(func() {
+			for i := range next {
+				n := cs.nodes[i]
+				rs, err := snap.KubeProxyRules(b.kubeProxyConfig(cs, n))
+				if err == nil {
+					err = kube.AddMasqueradeRules(rs, b.masqueradeConfig(cs, n))
+				}
+				if errs[i] = err; err == nil {
+					n.host.base = rs
+				}
+			}
+		})
+	}
+	for i := range cs.nodes {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errs
 }
 
 // topologyProblems reports problems beyond the header's: with them, addresses may be
@@ -71,6 +97,10 @@ func (b *builder) kubeProxyConfig(cs *clusterState, n *nodeState) kube.Config {
 		MasqueradeAll:      kp.MasqueradeAll,
 		RandomFully:        kp.RandomFully,
 		LocalhostNodePorts: kp.LocalhostNodePorts,
+		// The kubelet starts kube-proxy (a DaemonSet Pod), so its "-j KUBE-FIREWALL"
+		// jumps exist first and kube-proxy's prepended jumps land above them: real
+		// nodes list KUBE-FIREWALL last in INPUT and OUTPUT.
+		KubeletFirewallFirst: true,
 	}
 	if kp.MasqueradeBit != nil {
 		bit := int32(*kp.MasqueradeBit)
@@ -86,7 +116,8 @@ func (b *builder) kubeProxyConfig(cs *clusterState, n *nodeState) kube.Config {
 	case "BridgeInterface":
 		cfg.DetectLocalMode, cfg.DetectLocal = kube.DetectLocalBridgeInterface, cmpOr(cs.spec.CNI.Bridge, "cni0")
 	case "InterfaceNamePrefix":
-		cfg.DetectLocalMode, cfg.DetectLocal = kube.DetectLocalInterfaceNamePrefix, cmpOr(kp.InterfacePrefix, "veth")
+		// Required, as by kube-proxy (checkClusterEnums reports it missing).
+		cfg.DetectLocalMode, cfg.DetectLocal = kube.DetectLocalInterfaceNamePrefix, kp.InterfacePrefix
 	case "None":
 		cfg.DetectLocalMode = kube.DetectLocalNone
 	}
@@ -131,14 +162,20 @@ func (b *builder) loadBalancerRules(cs *clusterState, snap *kube.Snapshot, servi
 // ARP entry, FDB entry and route flannel's vxlan backend writes (in that order).
 func (b *builder) flannelVXLAN(cs *clusterState) {
 	c := cs.spec.CNI
-	vni, port := c.VNI, c.Port
-	if vni == 0 {
-		vni = 1
-	}
-	if port == 0 {
-		port = 8472
-	}
+	vni, port := cmpInt(c.VNI, 1), cmpInt(c.Port, 8472)
 	dev := fmt.Sprintf("flannel.%d", vni)
+	switch {
+	case vni < 1 || vni > maxVNI:
+		b.r.add(c.At("vni"), "a VXLAN network identifier goes from 1 to 16777215 (flannel's default is 1)", "cluster.cni.vni: %d is out of range", c.VNI)
+		return
+	case len(dev) > maxIfName:
+		b.r.add(c.At("vni"), fmt.Sprintf("flannel names the device flannel.<vni>, which the kernel limits to 15 bytes: use a VNI up to %d", maxFlannelVNI),
+			"cluster.cni.vni: %d makes the device name %s, longer than 15 bytes", c.VNI, dev)
+		return
+	case port < 1 || port > 65535:
+		b.r.add(c.At("port"), "use a UDP port from 1 to 65535 (flannel's default is 8472)", "cluster.cni.port: %d is out of range", c.Port)
+		return
+	}
 	for _, n := range cs.nodes {
 		uplink := n.host.ifaces[0]
 		mtu := cmpInt(uplink.mtu, 1500) - 50
@@ -156,6 +193,12 @@ func (b *builder) flannelVXLAN(cs *clusterState) {
 		}
 	}
 }
+
+// VXLAN identifiers are 24 bits; flannel.<vni> fits IFNAMSIZ up to seven digits.
+const (
+	maxVNI        = 1<<24 - 1
+	maxFlannelVNI = 9999999
+)
 
 // vtepMAC is a stable, locally administered MAC for a node's VTEP (flannel picks a
 // random one and stores it in a node annotation; a lab must be reproducible).

@@ -3,6 +3,7 @@ package topo
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"reflect"
 	"slices"
@@ -135,7 +136,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 func (d *decoder) object(n *yaml.Node, v reflect.Value, path string) {
 	if sf, ok := v.Addr().Interface().(scalarForm); ok && n.Kind == yaml.ScalarNode {
 		if err := sf.fromScalar(n.Value); err != nil {
-			d.r.add(posOf(n), "", "%s: %v", path, err)
+			d.r.add(posOf(n), "or write it as an object with keys: "+strings.Join(yamlKeys(v.Type()), ", "), "%s: %v", path, err)
 		}
 		v.Addr().Interface().(positioned).setMeta(posOf(n), nil)
 		return
@@ -162,8 +163,8 @@ func (d *decoder) object(n *yaml.Node, v reflect.Value, path string) {
 		d.value(val, v.Field(idx), join(path, key.Value))
 	}
 	for key, idx := range byKey {
-		if v.Type().Field(idx).Tag.Get("required") == "true" && fields[key] == (Pos{}) {
-			d.r.add(posOf(n), "", "%s: missing required key %q", pathOr(path, "lab"), key)
+		if f := v.Type().Field(idx); f.Tag.Get("required") == "true" && fields[key] == (Pos{}) {
+			d.r.add(posOf(n), requiredHint(key, f.Tag.Get("doc")), "%s: missing required key %q", pathOr(path, "lab"), key)
 		}
 	}
 	if p, ok := v.Addr().Interface().(positioned); ok {
@@ -235,7 +236,7 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string) {
 
 func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 	if n.Kind != yaml.ScalarNode {
-		d.r.add(posOf(n), "", "%s: expected a %s, not a %s", path, kindName(v.Kind()), nodeKindName(n.Kind))
+		d.r.add(posOf(n), scalarHint(v.Kind()), "%s: expected a %s, not a %s", path, kindName(v.Kind()), nodeKindName(n.Kind))
 		return
 	}
 	switch v.Kind() {
@@ -252,18 +253,19 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 		i, err := strconv.ParseInt(n.Value, 0, 64)
 		switch {
 		case err != nil:
-			d.r.add(posOf(n), "", "%s: expected a whole number, got %q", path, n.Value)
+			d.r.add(posOf(n), "write digits only, without quotes, units or a decimal point, e.g. 1500", "%s: expected a whole number, got %q", path, n.Value)
 		case v.CanInt() && !v.OverflowInt(i):
 			v.SetInt(i)
 		case v.CanUint() && i >= 0 && !v.OverflowUint(uint64(i)):
 			v.SetUint(uint64(i))
 		default:
-			d.r.add(posOf(n), "", "%s: %d is out of range", path, i)
+			lo, hi := intRange(v.Type())
+			d.r.add(posOf(n), fmt.Sprintf("use a number from %d to %d", lo, hi), "%s: %d is out of range", path, i)
 		}
 	case reflect.Float64:
 		f, err := strconv.ParseFloat(n.Value, 64)
 		if err != nil {
-			d.r.add(posOf(n), "", "%s: expected a number, got %q", path, n.Value)
+			d.r.add(posOf(n), "write a number without quotes or units, e.g. 0.5", "%s: expected a number, got %q", path, n.Value)
 			return
 		}
 		v.SetFloat(f)
@@ -352,6 +354,42 @@ func pathOr(path, dflt string) string {
 		return dflt
 	}
 	return path
+}
+
+// requiredHint says what to add for a missing key, with the first sentence of the
+// key's documentation.
+func requiredHint(key, doc string) string {
+	first, _, _ := strings.Cut(doc, ". ")
+	if first = strings.TrimSuffix(first, "."); first == "" {
+		return "add the key " + key
+	}
+	return fmt.Sprintf("add the key %s (%s)", key, first)
+}
+
+// scalarHint says how to write a single value of kind k in place of a list or mapping.
+func scalarHint(k reflect.Kind) string {
+	switch k {
+	case reflect.Bool:
+		return "write true or false on the key's line"
+	case reflect.String:
+		return "write one value on the key's line; quote it if it starts with [ or {"
+	default:
+		return "write one number on the key's line"
+	}
+}
+
+// intRange is the range of values an integer field of type t holds.
+func intRange(t reflect.Type) (lo, hi int64) {
+	bits := t.Bits()
+	switch {
+	case t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uintptr && bits < 63:
+		return 0, 1<<bits - 1
+	case t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uintptr:
+		return 0, math.MaxInt64
+	case bits < 64:
+		return -1 << (bits - 1), 1<<(bits-1) - 1
+	}
+	return math.MinInt64, math.MaxInt64
 }
 
 func kindName(k reflect.Kind) string {

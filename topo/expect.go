@@ -60,6 +60,24 @@ func (pc *probeCompiler) sourceSeen(s *SourceSeen, answeredBy []string, what str
 		return nil
 	}
 	out := &plan.SourceSeen{}
+	if s.AnyOf != nil {
+		for i, w := range s.AnyOf {
+			a, err := pc.ab.resolve(w)
+			if err != nil {
+				pc.add(s.at, err.hint, "%s: sourceSeen[%d]: %s", what, i, err.msg)
+				continue
+			}
+			if slices.ContainsFunc(out.AnyOf, func(b plan.NamedAddr) bool { return b.Addr == a.Addr }) {
+				pc.add(s.at, "list each address once", "%s: sourceSeen lists %s twice", what, a.Addr)
+				continue
+			}
+			out.AnyOf = append(out.AnyOf, a)
+		}
+		if len(out.AnyOf) == 0 {
+			return nil
+		}
+		return out
+	}
 	if s.ByHost == nil {
 		a, err := pc.ab.resolve(s.All)
 		if err != nil {

@@ -34,10 +34,10 @@ type HTTPRequest struct {
 // Expect is what must happen to a probe's tries.
 type Expect struct {
 	Meta         `yaml:"-"`
-	Reach        Reach             `yaml:"reach" doc:"true (default): every try is answered; false: none is; or how every try must fail: refused (RST, ICMP port unreachable: no listener, REJECT), timeout (silence: DROP on the way), unreachable (no route, ICMP host/net unreachable or prohibited), blocked (the sender's own OUTPUT chain dropped it), reset, closed."`
+	Reach        Reach             `yaml:"reach" doc:"true (default): every try is answered; false: none is; or how every try must fail: refused (RST, ICMP port unreachable: no listener, REJECT), timeout (silence: DROP on the way), unreachable (no route, ICMP host/net unreachable or prohibited), blocked (the sender's own OUTPUT chain dropped a UDP or ICMP packet; for TCP that is a timeout), reset (RST on an established connection), closed."`
 	AnsweredBy   Names             `yaml:"answeredBy" doc:"Hosts allowed to answer (a name or a list)."`
 	EveryBackend bool              `yaml:"everyBackend" doc:"Each host of answeredBy (default: the Service's endpoints) answers at least once over count tries."`
-	SourceSeen   *SourceSeen       `yaml:"sourceSeen" doc:"Client address the answering host sees: one for all answers, or per answering host ({web-0: node-1/cni0, web-1: web-0}). A host or Pod name means its only (or primary) address, host/interface that interface's address, or an IP."`
+	SourceSeen   *SourceSeen       `yaml:"sourceSeen" doc:"Client address the answering host sees: one for all answers, a list of which each answer shows one ([node-1/cni0, node-2]: the source depends on the node the load balancer picked), or one per answering host ({web-0: node-1/cni0, web-1: web-0}). A host or Pod name means its only (or primary) address, host/interface that interface's address, or an IP."`
 	HTTP         *HTTPExpect       `yaml:"http" doc:"Checks of HTTP answers."`
 	Conntrack    []ConntrackExpect `yaml:"conntrack" doc:"Conntrack entries of the probe's flows that must exist on hosts: the NAT each host applied."`
 	RulesHit     []RulesExpect     `yaml:"rulesHit" doc:"Rules whose packet counters must grow while the probe runs (the probe then runs alone)."`
@@ -50,7 +50,7 @@ type HopExpect struct {
 	Reach        Reach       `yaml:"reach" doc:"As the probe's reach, for this call."`
 	AnsweredBy   Names       `yaml:"answeredBy" doc:"Hosts allowed to answer this call."`
 	EveryBackend bool        `yaml:"everyBackend" doc:"Each host of answeredBy answers this call at least once over the probe's tries."`
-	SourceSeen   *SourceSeen `yaml:"sourceSeen" doc:"Client address the host answering this call sees."`
+	SourceSeen   *SourceSeen `yaml:"sourceSeen" doc:"Client address the host answering this call sees (as the probe's sourceSeen)."`
 	HTTP         *HTTPExpect `yaml:"http" doc:"Checks of this call's HTTP answer."`
 }
 
@@ -137,10 +137,11 @@ func (Names) jsonSchema() map[string]any {
 	}}
 }
 
-// SourceSeen is one expected client address for every answer, or one per answering
-// host.
+// SourceSeen is one expected client address for every answer, a list of which every
+// answer must show one, or one per answering host.
 type SourceSeen struct {
 	All    string
+	AnyOf  []string
 	ByHost map[string]string
 	at     Pos
 	keysAt map[string]Pos
@@ -151,6 +152,19 @@ func (s *SourceSeen) decodeShape(d *decoder, node *yaml.Node, path string) {
 	switch node.Kind {
 	case yaml.ScalarNode:
 		s.All = node.Value
+	case yaml.SequenceNode:
+		s.AnyOf = []string{} // not nil: a list, even an empty one
+		if len(node.Content) == 0 {
+			d.r.add(posOf(node), "list the addresses of which the backend sees one, or drop sourceSeen", "%s: empty list", path)
+			return
+		}
+		for i, item := range node.Content {
+			if item.Kind != yaml.ScalarNode {
+				d.r.add(posOf(item), "write each address as a name or IP", "%s[%d]: expected a name or IP", path, i)
+				continue
+			}
+			s.AnyOf = append(s.AnyOf, item.Value)
+		}
 	case yaml.MappingNode:
 		s.ByHost, s.keysAt = map[string]string{}, map[string]Pos{}
 		for i := 0; i+1 < len(node.Content); i += 2 {
@@ -166,13 +180,14 @@ func (s *SourceSeen) decodeShape(d *decoder, node *yaml.Node, path string) {
 			s.ByHost[key.Value], s.keysAt[key.Value] = val.Value, posOf(key)
 		}
 	default:
-		d.r.add(posOf(node), "write one name (web-0) or one per answering host ({web-0: node-1/cni0, web-1: web-0})", "%s: expected a name or a mapping", path)
+		d.r.add(posOf(node), "write one name (web-0), a list of which the backend sees one ([node-1/cni0, node-2]) or one per answering host ({web-0: node-1/cni0, web-1: web-0})", "%s: expected a name, a list or a mapping", path)
 	}
 }
 
 func (SourceSeen) jsonSchema() map[string]any {
 	return map[string]any{"oneOf": []any{
 		map[string]any{"type": "string"},
+		map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "minItems": 1},
 		map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}},
 	}}
 }

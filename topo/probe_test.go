@@ -39,6 +39,12 @@ func TestProbeProblems(t *testing.T) {
 			[]string{`10:55: probe "p": sourceSeen: host r has several addresses, so "r" does not say which`}},
 		{"sourceSeen for a host answeredBy forbids", "  - {name: p, from: a, to: b:80, expect: {answeredBy: b, sourceSeen: {a: r/eth1}}}\n",
 			[]string{`10:71: probe "p": sourceSeen names a, which answeredBy does not allow to answer`}},
+		{"sourceSeen any of, one unknown", "  - {name: p, from: a, to: b:80, expect: {sourceSeen: [a, rr]}}\n",
+			[]string{`10:55: probe "p": sourceSeen[1]: "rr" is neither an IP nor a host`}},
+		{"sourceSeen any of, twice the same", "  - {name: p, from: a, to: b:80, expect: {sourceSeen: [a, 10.0.0.1]}}\n",
+			[]string{`10:55: probe "p": sourceSeen lists 10.0.0.1 twice`}},
+		{"sourceSeen empty list", "  - {name: p, from: a, to: b:80, expect: {sourceSeen: []}}\n",
+			[]string{`10:55: probes[0].expect.sourceSeen: empty list`}},
 		{"everyBackend with too few tries", "  - {name: p, from: a, to: b:80, count: 5, expect: {answeredBy: [a, b], everyBackend: true}}\n",
 			[]string{`10:41: probe "p": with 5 tries and 2 backends, everyBackend fails by chance with probability 0.062`}},
 		{"everyBackend without backends", "  - {name: p, from: a, to: b:80, expect: {everyBackend: true}}\n",
@@ -92,6 +98,22 @@ func TestRulesHitSeesRulesAddedByASteps(t *testing.T) {
 	}
 	if len(p.Steps) != 2 || p.Steps[0].Rules == nil || !strings.Contains(p.Steps[0].Rules.Payload, ":LATER - [0:0]") {
 		t.Fatalf("step payload lacks the new chain: %+v", p.Steps)
+	}
+}
+
+// TestSourceSeenAnyOf: a list resolves every name to its address, in order.
+func TestSourceSeenAnyOf(t *testing.T) {
+	lab, err := Parse("lab.yaml", []byte(probeBase+"  - {name: p, from: a, to: b:80, expect: {sourceSeen: [r/eth1, a]}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Compile(lab, CompileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := p.Probes[0].Expect.SourceSeen.String()
+	if want := "one of r/eth1 (10.0.1.1), a (10.0.0.1)"; got != want {
+		t.Errorf("sourceSeen = %q, want %q", got, want)
 	}
 }
 

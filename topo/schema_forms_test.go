@@ -62,6 +62,7 @@ probes:
   - {name: p1, from: a, to: "b:80", expect: {reach: true, answeredBy: b, sourceSeen: a}}
   - {name: p2, from: a, to: "b:80", expect: {answeredBy: [b], sourceSeen: {b: a}}}
   - {name: p3, from: a, to: "b:81", expect: {reach: refused}}
+  - {name: p4, from: a, to: "b:80", expect: {sourceSeen: [a, 203.0.113.9]}}
 steps: [p1, {sleep: 1s}, {probe: p2}]`, true},
 
 	{"unknown key", `

@@ -125,6 +125,9 @@ func (b *builder) explicitAddress(s *segment, m *iface) netip.Prefix {
 			b.r.add(m.addrAt, fmt.Sprintf("pick an address inside %s", s.prefix), "%s: address %s is outside %s (%s)", what, p, s.name, s.prefix)
 			return netip.Prefix{}
 		}
+		if !b.hostAddress(s, m, p.Addr(), cmpPrefix(s.prefix, p)) {
+			return netip.Prefix{}
+		}
 		return p
 	}
 	a, err := netip.ParseAddr(m.address)
@@ -140,7 +143,41 @@ func (b *builder) explicitAddress(s *segment, m *iface) netip.Prefix {
 		b.r.add(m.addrAt, fmt.Sprintf("pick an address inside %s", s.prefix), "%s: address %s is outside %s (%s)", what, a, s.name, s.prefix)
 		return netip.Prefix{}
 	}
+	if !b.hostAddress(s, m, a, s.prefix) {
+		return netip.Prefix{}
+	}
 	return netip.PrefixFrom(a, s.prefix.Bits())
+}
+
+// hostAddress reports, and returns false for, an address that is the network or the
+// broadcast address of its IPv4 subnet (the segment's, else the one written with
+// it): the kernel takes it, but packets to it go to every host or none. /31 and /32
+// have neither.
+func (b *builder) hostAddress(s *segment, m *iface, a netip.Addr, subnet netip.Prefix) bool {
+	if !a.Is4() || subnet.Bits() >= 31 {
+		return true
+	}
+	which := ""
+	switch a {
+	case subnet.Masked().Addr():
+		which = "network"
+	case lastAddr(subnet):
+		which = "broadcast"
+	default:
+		return true
+	}
+	first, last := subnet.Masked().Addr().Next(), lastAddr(subnet).Prev()
+	b.r.add(m.addrAt, fmt.Sprintf("pick a host address from %s to %s, or omit address to get the next free one", first, last),
+		"%s %s: %s is the %s address of %s", m.host.name, m.name, a, which, subnet.Masked())
+	return false
+}
+
+// cmpPrefix returns p if it is valid, else q.
+func cmpPrefix(p, q netip.Prefix) netip.Prefix {
+	if p.IsValid() {
+		return p
+	}
+	return q
 }
 
 // nextFree returns the lowest free host address of the segment's subnet.

@@ -26,15 +26,23 @@ type ifaceAddr struct {
 
 func newAddrBook(p *plan.Plan) *addrBook {
 	ab := &addrBook{plan: p, hosts: map[string]*plan.Namespace{}, addrs: map[string][]ifaceAddr{}}
+	// Veth addresses first, in plan order, found in one pass (p.Ends per namespace is
+	// quadratic: a million comparisons for a 1,000-Pod cluster).
+	veths := map[string][]ifaceAddr{}
+	for _, v := range p.Veths {
+		for _, e := range []plan.End{v.A, v.B} {
+			for _, a := range e.Addresses {
+				veths[e.Namespace] = append(veths[e.Namespace], ifaceAddr{e.Name, a.Addr(), true})
+			}
+		}
+	}
 	for _, n := range p.Namespaces {
 		if n.Kind == plan.KindNetwork {
 			continue
 		}
 		ab.hosts[n.Name] = n
-		for _, e := range p.Ends(n.Name) {
-			for _, a := range e.Addresses {
-				ab.addrs[n.Name] = append(ab.addrs[n.Name], ifaceAddr{e.Name, a.Addr(), true})
-			}
+		if v := veths[n.Name]; v != nil {
+			ab.addrs[n.Name] = v
 		}
 		for _, br := range n.Bridges {
 			for _, a := range br.Addresses {

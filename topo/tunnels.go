@@ -196,6 +196,11 @@ func (b *builder) keepShare(opts CompileOptions) {
 			p.Elsewhere = append(p.Elsewhere, remoteHost(h))
 		}
 	}
+	for i := range p.Probes {
+		if h := b.byName[p.Probes[i].From]; h != nil && !local[h.name] {
+			p.Probes[i].RunsOn = h.machine
+		}
+	}
 	for _, s := range b.segments {
 		if sp := b.spans[s]; sp != nil {
 			b.addTunnels(s, sp, me, local, ends)

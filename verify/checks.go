@@ -10,31 +10,49 @@ import (
 	"github.com/labctl/labctl/topo/rules"
 )
 
+// sourceSeenCheck judges the source the answering hosts saw. Per host, only the
+// answers of the hosts it names count, and at least one of them must have answered:
+// a check with nothing to check never passes.
 func sourceSeenCheck(prefix string, want *plan.SourceSeen, answered []call) Check {
-	ch := Check{Name: prefix + "sourceSeen", Expected: "source seen " + want.String(), Pass: len(answered) > 0}
+	ch := Check{Name: prefix + "sourceSeen", Expected: "source seen " + want.String()}
 	var seen, wrong []string
+	checked := 0
+	heard := map[string]bool{}
 	for _, c := range answered {
 		exp, ok := want.For(c.host)
 		if !ok {
 			continue
 		}
+		checked++
+		heard[c.host] = true
 		text := fmt.Sprintf("%s saw %s", orUnknown(c.host), c.remote)
-		if want.All != nil {
+		if want.ByHost == nil {
 			text = "saw " + c.remote.String()
 		}
 		seen = appendUnique(seen, text)
-		if c.remote != exp.Addr {
-			ch.Pass = false
-			wrong = appendUnique(wrong, fmt.Sprintf("%s (want %s)", text, exp))
+		if !slices.ContainsFunc(exp, func(a plan.NamedAddr) bool { return a.Addr == c.remote }) {
+			wrong = appendUnique(wrong, fmt.Sprintf("%s (want %s)", text, plan.AnyOfText(exp)))
 		}
 	}
+	var silent []string
+	for _, h := range want.Hosts() {
+		if !heard[h] {
+			silent = append(silent, h)
+		}
+	}
+	ch.Pass = checked > 0 && len(wrong) == 0
 	switch {
 	case len(answered) == 0:
 		ch.Seen = "no answer to check"
+	case checked == 0:
+		ch.Seen = fmt.Sprintf("none of %s answered, so no source could be checked (answered by %s)", strings.Join(silent, ", "), hostCounts(answered))
 	case len(wrong) > 0:
 		ch.Seen = strings.Join(wrong, ", ")
 	default:
 		ch.Seen = strings.Join(seen, ", ")
+	}
+	if checked > 0 && len(silent) > 0 {
+		ch.Seen += fmt.Sprintf("; %s never answered", strings.Join(silent, ", "))
 	}
 	return ch
 }

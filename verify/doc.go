@@ -25,7 +25,8 @@
 // ICMP port unreachable: no listener, or iptables REJECT with its default
 // icmp-port-unreachable or with tcp-reset); unreachable (no route, or ICMP host/net
 // unreachable or admin-prohibited, e.g. REJECT --reject-with icmp-host-prohibited);
-// blocked (the sender's own OUTPUT chain dropped the packet: the socket call fails with
-// EPERM); timeout (silence: a DROP on the way); reset; closed. reach: false accepts any
-// of the failures; reach: refused (and so on) accepts only that one.
+// blocked (the sender's own OUTPUT chain dropped a UDP or ICMP packet: the send fails
+// with EPERM; TCP instead retries its SYN, so there it is a timeout); timeout (silence:
+// a DROP on the way); reset (an RST on an established connection); closed. reach:
+// false accepts any of the failures; reach: refused (and so on) accepts only that one.
 package verify

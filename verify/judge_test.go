@@ -62,11 +62,51 @@ func TestJudgeHairpin(t *testing.T) {
 	if res.Pass {
 		t.Fatal("bad observation judged passed")
 	}
-	if c := failedCheck(t, res, "sourceSeen"); c.Seen != "web-0 saw 10.244.1.2 (want node-1/cni0 (10.244.1.1))" {
+	if c := failedCheck(t, res, "sourceSeen"); c.Seen != "web-0 saw 10.244.1.2 (want node-1/cni0 (10.244.1.1)); web-1 never answered" {
 		t.Errorf("sourceSeen seen = %q", c.Seen)
 	}
 	if c := failedCheck(t, res, "everyBackend"); c.Seen != "web-1 never answered in 2 answers (web-0 x2)" {
 		t.Errorf("everyBackend seen = %q", c.Seen)
+	}
+}
+
+// TestJudgeSourceSeenPerBackend: a per-backend expectation whose backends never
+// answered has nothing to check, so it fails; one that was partly checked says which
+// backends stayed silent.
+func TestJudgeSourceSeenPerBackend(t *testing.T) {
+	p := serviceProbe(plan.Expect{
+		SourceSeen: &plan.SourceSeen{ByHost: map[string]plan.NamedAddr{"web-0": {Name: "node-1/cni0", Addr: cni0}, "web-1": {Name: "web-0", Addr: web0}}}})
+	other := answered("web-2", web0, web1)
+	res := Judge(p, Observation{Tries: []Try{other, other}})
+	if c := failedCheck(t, res, "sourceSeen"); c.Seen != "none of web-0, web-1 answered, so no source could be checked (answered by web-2 x2)" {
+		t.Errorf("sourceSeen seen = %q", c.Seen)
+	}
+	if res.Pass {
+		t.Error("a probe whose sourceSeen checked nothing passed")
+	}
+	res = Judge(p, Observation{Tries: []Try{answered("web-0", cni0, web0), other}})
+	if !res.Pass {
+		t.Fatalf("web-0 saw the bridge as expected, yet:\n%s", res.Details())
+	}
+	if c := res.Checks[1]; c.Seen != "web-0 saw 10.244.1.1; web-1 never answered" {
+		t.Errorf("sourceSeen seen = %q", c.Seen)
+	}
+}
+
+// TestJudgeSourceSeenAnyOf: every answer must show one of the listed sources.
+func TestJudgeSourceSeenAnyOf(t *testing.T) {
+	node2 := netip.MustParseAddr("192.168.50.12")
+	p := serviceProbe(plan.Expect{SourceSeen: &plan.SourceSeen{AnyOf: []plan.NamedAddr{{Name: "node-1/cni0", Addr: cni0}, {Name: "node-2", Addr: node2}}}})
+	if res := Judge(p, Observation{Tries: []Try{answered("web-0", cni0, web0), answered("web-0", node2, web0)}}); !res.Pass {
+		t.Fatalf("both sources are listed, yet:\n%s", res.Details())
+	}
+	res := Judge(p, Observation{Tries: []Try{answered("web-0", cni0, web0), answered("web-0", web1, web0)}})
+	c := failedCheck(t, res, "sourceSeen")
+	if want := "saw 10.244.2.2 (want one of node-1/cni0 (10.244.1.1), node-2 (192.168.50.12))"; c.Seen != want {
+		t.Errorf("sourceSeen seen = %q, want %q", c.Seen, want)
+	}
+	if want := "source seen one of node-1/cni0 (10.244.1.1), node-2 (192.168.50.12)"; c.Expected != want {
+		t.Errorf("sourceSeen expected = %q, want %q", c.Expected, want)
 	}
 }
 

@@ -79,18 +79,23 @@ func TestEveryExpectationInRealNamespaces(t *testing.T) {
 	// Every failure traced, not only the first DefaultMaxTraces.
 	rep := runLab(t, p, Options{MaxTraces: 100})
 	failures := map[string][]string{ // probe -> what its failed checks must say
-		"fail: reach":        {"reach", "1/1 timeout"},
-		"fail: refused":      {"reach", "1/1 refused"},
-		"fail: answeredBy":   {"answeredBy", "answered by server-a x1 (not allowed: server-a)"},
-		"fail: sourceSeen":   {"sourceSeen", "saw 203.0.113.1 (want router/eth2 (192.168.1.5))"},
-		"fail: everyBackend": {"everyBackend", "server-b never answered in 21 answers (server-a x21)"},
-		"fail: conntrack":    {"conntrack on router", "conntrack on router has only original 203.0.113.1:"},
-		"fail: rulesHit":     {"rulesHit on router", "--dport 82 not hit on router; hits there: nat PREROUTING#1 DNAT (1 packets)"},
-		"fail: rulesNotHit":  {"rulesNotHit on router", "MASQUERADE hit on router: nat POSTROUTING#1 MASQUERADE (1 packets)"},
-		"fail: relay":        {"then[1] server-b:8080: sourceSeen", "saw 192.168.1.2 (want router/eth2 (192.168.1.5))"},
-		"fail: http":         {"http status", "status 404"},
-		"fail: udp":          {"reach", "1/1 refused"},
-		"fail: icmp":         {"answeredBy", "answered by router x1 (not allowed: router)"},
+		"fail: reach":                  {"reach", "1/1 timeout"},
+		"fail: refused":                {"reach", "1/1 refused"},
+		"fail: answeredBy":             {"answeredBy", "answered by server-a x1 (not allowed: server-a)"},
+		"fail: sourceSeen":             {"sourceSeen", "saw 203.0.113.1 (want router/eth2 (192.168.1.5))"},
+		"fail: sourceSeen per backend": {"sourceSeen", "none of server-b answered, so no source could be checked (answered by server-a x1)"},
+		"fail: sourceSeen any of":      {"sourceSeen", "saw 203.0.113.1 (want one of router/eth1 (192.168.1.1), router/eth2 (192.168.1.5))"},
+		"fail: unreachable":            {"reach", "1/1 unreachable"},
+		"fail: http body":              {"http body", `body "{`},
+		"fail: http forwardedFor":      {"http forwardedFor", `X-Forwarded-For "203.0.113.1"`},
+		"fail: everyBackend":           {"everyBackend", "server-b never answered in 21 answers (server-a x21)"},
+		"fail: conntrack":              {"conntrack on router", "conntrack on router has only original 203.0.113.1:"},
+		"fail: rulesHit":               {"rulesHit on router", "--dport 82 not hit on router; hits there: nat PREROUTING#1 DNAT (1 packets)"},
+		"fail: rulesNotHit":            {"rulesNotHit on router", "MASQUERADE hit on router: nat POSTROUTING#1 MASQUERADE (1 packets)"},
+		"fail: relay":                  {"then[1] server-b:8080: sourceSeen", "saw 192.168.1.2 (want router/eth2 (192.168.1.5))"},
+		"fail: http":                   {"http status", "status 404"},
+		"fail: udp":                    {"reach", "1/1 refused"},
+		"fail: icmp":                   {"answeredBy", "answered by router x1 (not allowed: router)"},
 	}
 	seen := map[string]bool{}
 	for _, res := range rep.Results {
@@ -190,6 +195,27 @@ func TestTraceFlowOfADroppedPacket(t *testing.T) {
 	}
 	if _, err := TraceFlow(context.Background(), p, "nobody", "router/eth0:7", "", 0); err == nil || !strings.Contains(err.Error(), `no host "nobody"`) {
 		t.Errorf("trace from an unknown host: %v", err)
+	}
+}
+
+// TestTraceShowsAPlainRouter: a router with no rules (so no conntrack) is still in
+// the trace, from its forwarding counter; a host beside the path is not.
+func TestTraceShowsAPlainRouter(t *testing.T) {
+	p := upLab(t, "testdata/plain-router-lab.yaml")
+	tr, err := TraceFlow(context.Background(), p, "client", "server:8080", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := tr.Text()
+	if !regexp.MustCompile(`(?m)^  plain +forwarded \d+ packets \(no NAT, no rule counted them; its place on the path is not known\)$`).MatchString(text) ||
+		!strings.Contains(text, "server    answered; saw source 10.70.1.") {
+		t.Errorf("trace does not show the plain router forwarding:\n%s", text)
+	}
+	if strings.Contains(text, "bystander") {
+		t.Errorf("trace lists a host beside the path:\n%s", text)
+	}
+	if len(tr.Hops) != 1 || tr.Hops[0].Forwarded < 2 {
+		t.Errorf("hops %+v, want plain alone, forwarding both ways", tr.Hops)
 	}
 }
 

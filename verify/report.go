@@ -102,6 +102,35 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
+// Reports are the reports of several labs as one document: what labctl test -o json
+// prints, whatever the number of labs, so tools read one shape.
+type Reports struct {
+	Labs      []*Report     `json:"labs"`
+	Passed    int           `json:"passed"`
+	Failed    int           `json:"failed"`
+	Unchecked int           `json:"unchecked,omitempty"`
+	Skipped   int           `json:"skipped,omitempty"`
+	Duration  time.Duration `json:"durationNs"`
+}
+
+// WriteJSONAll writes reports as one indented JSON document (Reports).
+func WriteJSONAll(w io.Writer, reports ...*Report) error {
+	all := Reports{Labs: reports}
+	if all.Labs == nil {
+		all.Labs = []*Report{}
+	}
+	for _, r := range reports {
+		all.Passed += r.Passed
+		all.Failed += r.Failed
+		all.Unchecked += r.Unchecked
+		all.Skipped += r.Skipped
+		all.Duration += r.Duration
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(all)
+}
+
 // WriteMarkdown writes the report as GitHub-flavoured Markdown, for a job summary
 // (GITHUB_STEP_SUMMARY): a table, and each failure's details folded.
 func (r *Report) WriteMarkdown(w io.Writer) error {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/joshdk/go-junit"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -169,5 +170,52 @@ func TestJUnitIsValid(t *testing.T) {
 		if number("tests", s.Tests) != float64(len(s.Cases)) || number("failures", s.Failures) != float64(failures) || number("errors", s.Errors) != float64(errs) {
 			t.Errorf("suite %s counts do not add up: %+v", s.Name, s)
 		}
+	}
+}
+
+// TestJUnitReadsInAJUnitParser reads the report with go-junit, the parser test
+// reporters are built on: every probe is a test with the right status, message and
+// time, and each suite's own counts agree with its test cases.
+func TestJUnitReadsInAJUnitParser(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteJUnit(&buf, sampleReport(), &Report{Lab: "empty"}); err != nil {
+		t.Fatal(err)
+	}
+	suites, err := junit.Ingest(buf.Bytes())
+	if err != nil {
+		t.Fatalf("go-junit cannot read the report: %v", err)
+	}
+	if len(suites) != 2 || suites[0].Name != "lab hairpin" || suites[1].Name != "lab empty" {
+		t.Fatalf("suites: %+v", suites)
+	}
+	s := suites[0]
+	if got, want := s.Totals, (junit.Totals{Tests: 4, Passed: 2, Failed: 1, Error: 1, Duration: 36 * time.Millisecond}); got != want {
+		t.Errorf("hairpin totals %+v, want %+v", got, want)
+	}
+	for _, sv := range suites {
+		for attr, n := range map[string]int{"tests": sv.Totals.Tests, "failures": sv.Totals.Failed, "errors": sv.Totals.Error, "skipped": sv.Totals.Skipped} {
+			if sv.Properties[attr] != strconv.Itoa(n) {
+				t.Errorf("suite %s: %s=%q, but its test cases count %d", sv.Name, attr, sv.Properties[attr], n)
+			}
+		}
+	}
+	want := []struct {
+		name   string
+		status junit.Status
+		msg    string
+	}{
+		{"web-0 reaches its own Service", junit.StatusPassed, ""},
+		{"client IP | kept", junit.StatusFailed, "sourceSeen: expected source seen client (203.0.113.10), seen saw 192.168.50.12"},
+		{"step 2: iptables on lb", junit.StatusPassed, ""},
+		{"step 3: old flow <kept>", junit.StatusError, "could not run: host client: open namespace"},
+	}
+	for i, w := range want {
+		tc := s.Tests[i]
+		if tc.Name != w.name || tc.Status != w.status || !strings.HasPrefix(tc.Message, w.msg) || tc.Classname != "labctl.hairpin" {
+			t.Errorf("test %d: %q %s %q (class %s), want %q %s %q...", i, tc.Name, tc.Status, tc.Message, tc.Classname, w.name, w.status, w.msg)
+		}
+	}
+	if e, ok := s.Tests[1].Error.(junit.Error); !ok || !strings.Contains(e.Body, "where the packets went") || e.Type != "probe" {
+		t.Errorf("failure body lacks the trace: %#v", s.Tests[1].Error)
 	}
 }

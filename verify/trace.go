@@ -38,6 +38,10 @@ type TraceHop struct {
 	// DNAT and SNAT say how the host rewrote the flow ("from -> to"), if it did.
 	DNAT string `json:"dnat,omitempty"`
 	SNAT string `json:"snat,omitempty"`
+	// Forwarded is how many IP datagrams the host forwarded during the try (both
+	// directions). A host known only from it (a plain router: no conntrack entry, no
+	// rule counted) comes after the hosts placed on the path by conntrack.
+	Forwarded uint64 `json:"forwarded,omitempty"`
 }
 
 // TraceRule is a rule (or a chain policy) that counted packets of the flow.
@@ -70,7 +74,8 @@ func traceProbe(ctx context.Context, env Env, lab *plan.Plan, p plan.Probe) Trac
 		}
 	}
 	p.Expect.RulesHit, p.Expect.RulesNotHit, p.Expect.Conntrack = nil, nil, nil
-	obs := observe(ctx, env, p, withRules, all)
+	var obs Observation
+	forwarded := forwardedAround(ctx, env, all, func() { obs = observe(ctx, env, p, withRules, all) })
 	tr := Trace{From: p.From, Target: p.To.AddrPort(), Protocol: p.Protocol}
 	if obs.Err != nil {
 		tr.Error = obs.Err.Error()
@@ -90,8 +95,15 @@ func traceProbe(ctx context.Context, env Env, lab *plan.Plan, p plan.Probe) Trac
 			order = append(order, h)
 		}
 	}
+	for _, h := range all {
+		if !slices.Contains(order, h) && forwarded[h] > 0 {
+			order = append(order, h)
+		}
+	}
 	for _, h := range order {
-		tr.Hops = append(tr.Hops, traceHop(h, flows[h], meaningfulHits(obs.Hits[h])))
+		hop := traceHop(h, flows[h], meaningfulHits(obs.Hits[h]))
+		hop.Forwarded = forwarded[h]
+		tr.Hops = append(tr.Hops, hop)
 	}
 	return tr
 }
@@ -160,7 +172,11 @@ func (t Trace) Text() string {
 		for _, o := range other {
 			line(h.Host, o)
 		}
-		if dnat == "" && snat == "" && len(other) == 0 && h.DNAT == "" && h.SNAT == "" {
+		switch {
+		case dnat != "" || snat != "" || len(other) > 0 || h.DNAT != "" || h.SNAT != "":
+		case len(h.Entries) == 0 && h.Forwarded > 0:
+			line(h.Host, fmt.Sprintf("forwarded %d packets (no NAT, no rule counted them; its place on the path is not known)", h.Forwarded))
+		default:
 			line(h.Host, "tracked, no NAT")
 		}
 	}

@@ -28,8 +28,13 @@ as_root modprobe br_netfilter || echo "::warning::modprobe br_netfilter failed: 
 
 version="${LABCTL_VERSION:-source}"
 if [ "$version" = source ]; then
-  ref="${GITHUB_ACTION_REF:-local}"
-  (cd "$action_dir" && go build -trimpath -ldflags "-X main.version=$ref" -o "$bin_dir/labctl" ./cmd/labctl)
+  # labctl version then names what was built: the ref of uses: (v1), or for uses: ./
+  # what git describes; and the commit, when the action's checkout is a git clone (a
+  # remote action arrives as an archive without one: its ref must do).
+  commit=$(git -C "$action_dir" rev-parse --verify -q HEAD 2>/dev/null || echo unknown)
+  ref="${GITHUB_ACTION_REF:-}"
+  [ -n "$ref" ] || ref=$(git -C "$action_dir" describe --tags --always --dirty 2>/dev/null || echo local)
+  (cd "$action_dir" && go build -trimpath -ldflags "-X main.version=$ref -X main.commit=$commit" -o "$bin_dir/labctl" ./cmd/labctl)
 else
   GOBIN="$bin_dir" go install "github.com/labctl/labctl/cmd/labctl@$version"
 fi

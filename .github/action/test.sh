@@ -4,7 +4,8 @@
 #   LABCTL_LABS      glob patterns, separated by blanks or newlines (** spans folders)
 #   LABCTL_JUNIT     where to write the JUnit XML report
 #   LABCTL_IPTABLES  nft or legacy (empty: each lab's own setting)
-#   LABCTL_ARGS      more arguments for labctl test
+#   LABCTL_ARGS      more arguments for labctl test, split into words as a shell would
+#                    (--run 'a b' is two arguments, the second with a blank)
 set -euo pipefail
 shopt -s globstar
 
@@ -21,7 +22,20 @@ done
 
 args=(test --junit "${LABCTL_JUNIT:?}")
 [ -n "${LABCTL_IPTABLES:-}" ] && args+=(--iptables "$LABCTL_IPTABLES")
-read -ra extra <<< "${LABCTL_ARGS:-}"
+# Words and quotes as a shell splits them, without eval (nothing in the input runs):
+# xargs parses the quoting and printf ends each word with a NUL, which no argument can
+# hold. A file, not $(...), because command substitution drops NULs.
+extra=()
+if [ -n "${LABCTL_ARGS:-}" ]; then
+  words=$(mktemp)
+  if ! xargs -r -n1 printf '%s\0' <<< "$LABCTL_ARGS" > "$words"; then
+    echo "::error::args: cannot split $LABCTL_ARGS into words (an unmatched quote?)"
+    rm -f "$words"
+    exit 2
+  fi
+  mapfile -d '' extra < "$words"
+  rm -f "$words"
+fi
 args+=("${extra[@]}" "${files[@]}")
 
 labctl=$(command -v labctl)

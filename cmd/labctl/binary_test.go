@@ -15,6 +15,15 @@ import (
 // Tests in this package run the real labctl binary, as users and CI do: exit codes,
 // signals and process lifetimes are part of the contract.
 
+// TestMain keeps these tests out of the job summary of the CI run they are part of:
+// labctl appends to $GITHUB_STEP_SUMMARY whenever it is set, so it is unset for every
+// labctl the tests run, in-process or spawned (they inherit the environment); a test
+// of the summary sets its own file with t.Setenv.
+func TestMain(m *testing.M) {
+	os.Unsetenv("GITHUB_STEP_SUMMARY")
+	os.Exit(m.Run())
+}
+
 var (
 	buildOnce sync.Once
 	binPath   string

@@ -57,3 +57,8 @@ func completeHosts(arg, toComplete string) []string {
 	}
 	return slices.DeleteFunc(hosts, func(h string) bool { return !strings.HasPrefix(h, toComplete) })
 }
+
+// fixedValues completes a flag whose values are a fixed list.
+func fixedValues(values ...string) cobra.CompletionFunc {
+	return cobra.FixedCompletions(values, cobra.ShellCompDirectiveNoFileComp)
+}

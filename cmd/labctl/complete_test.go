@@ -98,6 +98,22 @@ func TestCompletion(t *testing.T) {
 		// ... or from the lab file when the lab is not running.
 		{[]string{"exec", "mylab.yaml", ""}, []string{"alpha", "beta"}, nil, cobra.ShellCompDirectiveNoFileComp},
 		{[]string{"graph", "--format", ""}, []string{"mermaid", "dot"}, nil, cobra.ShellCompDirectiveNoFileComp},
+		// trace: the lab, then FROM and TO among its hosts.
+		{[]string{"trace", ""}, []string{running, "mylab.yaml", "labs/"}, []string{"notes.txt"},
+			cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace},
+		{[]string{"trace", running, "c"}, []string{"client"}, []string{"server"}, cobra.ShellCompDirectiveNoFileComp},
+		{[]string{"trace", running, "client", "s"}, []string{"server"}, []string{"client"}, cobra.ShellCompDirectiveNoFileComp},
+		{[]string{"trace", "mylab.yaml", "client", ""}, []string{"alpha", "beta"}, nil, cobra.ShellCompDirectiveNoFileComp},
+		{[]string{"trace", running, "client", "server", ""}, nil, []string{"client", "server"}, cobra.ShellCompDirectiveNoFileComp},
+		// test: a lab file for every argument, not only the first.
+		{[]string{"test", ""}, []string{"yaml", "yml"}, nil, cobra.ShellCompDirectiveFilterFileExt},
+		{[]string{"test", "mylab.yaml", ""}, []string{"yaml", "yml"}, nil, cobra.ShellCompDirectiveFilterFileExt},
+		{[]string{"test", "mylab.yaml", "labs/a.yaml", ""}, []string{"yaml", "yml"}, nil, cobra.ShellCompDirectiveFilterFileExt},
+		// Flag values.
+		{[]string{"trace", "--proto", ""}, []string{"tcp", "udp", "http", "icmp"}, nil, cobra.ShellCompDirectiveNoFileComp},
+		{[]string{"trace", "-o", ""}, []string{"text", "json"}, []string{"table"}, cobra.ShellCompDirectiveNoFileComp},
+		{[]string{"verify", "--output", ""}, []string{"table", "json"}, []string{"text"}, cobra.ShellCompDirectiveNoFileComp},
+		{[]string{"test", "-o", ""}, []string{"table", "json"}, nil, cobra.ShellCompDirectiveNoFileComp},
 	}
 	for _, c := range cases {
 		got, directive := completion(t, c.args...)

@@ -23,6 +23,9 @@ namespace named after the lab.`,
 			if err := m.check(); err != nil {
 				return err
 			}
+			if err := checkLabArg(args[0]); err != nil {
+				return err
+			}
 			inst, err := instanceOfShare(args[0], m.machine)
 			if err != nil {
 				return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,6 +52,9 @@ func assertGone(t *testing.T, lab string) {
 	if _, err := os.Stat(filepath.Join(node.StateDir, lab)); err == nil {
 		t.Errorf("state record of %s left behind", lab)
 	}
+	if _, err := os.Stat(filepath.Join(node.StateDir, ".locks", lab)); err == nil {
+		t.Errorf("lock file of %s left behind", lab)
+	}
 }
 
 // markedProcesses lists live processes whose environment carries the lab's marker.
@@ -73,10 +77,26 @@ func markedProcesses(lab string) []int {
 	return out
 }
 
+// killSeed seeds the jitter of the kill points; LABCTL_KILL_SEED replays a run.
+func killSeed(t *testing.T) uint64 {
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("LABCTL_KILL_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("LABCTL_KILL_SEED=%q: %v", s, err)
+		}
+	}
+	t.Logf("kill points seeded with %d: LABCTL_KILL_SEED=%d go test -run TestDownAfterKillDuringUp kills at the same moments of up (relative to its length)", seed, seed)
+	return seed
+}
+
 // TestDownAfterKillDuringUp kills labctl up with SIGKILL at points spread over its
-// whole run, then checks that labctl down leaves nothing behind.
+// whole run (one at a random moment of each eighth), then checks that labctl down
+// leaves nothing behind and the root namespace as it was.
 func TestDownAfterKillDuringUp(t *testing.T) {
 	nodetest.RequireRoot(t)
+	before := nodetest.SnapshotRoot(t)
+	rng := rand.New(rand.NewPCG(killSeed(t), 0))
 	lab := uniqueLabName()
 	file := writeLab(t, killLab(lab, 20))
 	t.Cleanup(func() { runLabctl(t, "", "down", lab) })
@@ -91,7 +111,8 @@ func TestDownAfterKillDuringUp(t *testing.T) {
 	}
 	const points = 8
 	for i := range points {
-		delay := full * time.Duration(i) / points
+		slot := max(full/points, time.Millisecond)
+		delay := slot*time.Duration(i) + time.Duration(rng.Int64N(int64(slot)))
 		t.Run(fmt.Sprintf("kill after %v", delay.Round(time.Millisecond)), func(t *testing.T) {
 			cmd := exec.Command(labctlBinary(t), "up", "-q", file)
 			if err := cmd.Start(); err != nil {
@@ -104,6 +125,7 @@ func TestDownAfterKillDuringUp(t *testing.T) {
 				t.Fatalf("down after kill: exit %d: %s", r.code, r.stderr)
 			}
 			assertGone(t, lab)
+			nodetest.AssertUnchanged(t, before)
 		})
 	}
 }
@@ -112,6 +134,7 @@ func TestDownAfterKillDuringUp(t *testing.T) {
 // and not a single kernel object created.
 func TestBadInputChangesNothing(t *testing.T) {
 	nodetest.RequireRoot(t)
+	before := nodetest.SnapshotRoot(t)
 	lab := uniqueLabName()
 	file := writeLab(t, fmt.Sprintf(`apiVersion: labctl.dev/v1
 kind: Lab
@@ -135,6 +158,7 @@ hosts:
 		}
 	}
 	assertGone(t, lab)
+	nodetest.AssertUnchanged(t, before)
 }
 
 // TestKernelRefusedRuleIsAProblem: a rule the parser accepts but the kernel refuses
@@ -253,10 +277,14 @@ func TestMissingRequirementsSaySo(t *testing.T) {
 }
 
 func TestUsageErrorsExit2(t *testing.T) {
-	for _, args := range [][]string{{"nosuchcommand"}, {"up"}, {"up", "a.yaml", "b.yaml"}, {"plan", "--nosuchflag", "x.yaml"}, {"ls", "--output", "xml"}} {
+	for _, args := range [][]string{{"nosuchcommand"}, {"up"}, {"up", "a.yaml", "b.yaml"}, {"plan", "--nosuchflag", "x.yaml"}, {"ls", "--output", "xml"},
+		{"down", ".."}, {"down", "Basic"}, {"down", "a..b"}, {"down", strings.Repeat("a", 25)}, {"exec", "..", "h", "--", "true"}, {"ls", ".."}, {"ls", "a", "b"}} {
 		if r := runLabctl(t, "", args...); r.code != 2 {
 			t.Errorf("labctl %v: exit %d, want 2 (%s)", args, r.code, r.stderr)
 		}
+	}
+	if r := runLabctl(t, "", "down", ".."); !strings.Contains(r.stderr, `".." is not a lab file or a lab name`) {
+		t.Errorf("down ..: %q, want the lab name format", r.stderr)
 	}
 	if r := runLabctl(t, "", "plan", "/nonexistent/lab.yaml"); r.code != 2 || !strings.Contains(r.stderr, "cannot read lab file") {
 		t.Errorf("missing file: exit %d %q", r.code, r.stderr)

@@ -26,10 +26,8 @@ const privilegeHint = "start the container with --privileged"
 // cause (exit 2) instead of a kernel "operation not permitted" (exit 1).
 func TestUnprivilegedContainerSaysSo(t *testing.T) {
 	nodetest.RequireRoot(t)
-	capsh, err := exec.LookPath("capsh")
-	if err != nil {
-		t.Skip("capsh (libcap2-bin) is not installed")
-	}
+	// make deps installs capsh: in CI a missing one fails the test.
+	capsh := nodetest.RequireTool(t, "capsh", "libcap2-bin")
 	lab := uniqueLabName()
 	file := writeLab(t, "apiVersion: labctl.dev/v1\nkind: Lab\nname: "+lab+"\nhosts: [{name: a}]\n")
 	for _, args := range [][]string{{"up", file}, {"exec", lab, "a", "--", "true"}, {"down", lab}} {

@@ -7,12 +7,13 @@ import (
 )
 
 func newExecCmd() *cobra.Command {
-	return &cobra.Command{
+	var machine string
+	cmd := &cobra.Command{
 		Use:   "exec FILE|LABNAME HOST -- COMMAND [ARG...]",
 		Short: "Run a command inside a host of a running lab",
 		Long: `Run a command inside a host's network namespace. Standard input, output, error
 and the exit status pass straight through, so it works in scripts and interactively.`,
-		Example: "  labctl exec labs/basic.yaml client -- ping -c1 203.0.113.10\n" +
+		Example: "  labctl exec labs/basic.yaml client -- ping -c1 203.0.113.254\n" +
 			"  labctl exec hairpin node-1 -- iptables -t nat -L KUBE-SERVICES -n\n" +
 			"  labctl exec hairpin node-1 -- conntrack -L",
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -23,7 +24,10 @@ and the exit status pass straight through, so it works in scripts and interactiv
 		},
 		ValidArgsFunction: completeExec,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			inst, err := instanceOf(args[0])
+			if err := checkLabArg(args[0]); err != nil {
+				return err
+			}
+			inst, err := instanceOfShare(args[0], machine)
 			if err != nil {
 				return err
 			}
@@ -33,6 +37,8 @@ and the exit status pass straight through, so it works in scripts and interactiv
 			return node.Exec(inst, args[1], args[2:])
 		},
 	}
+	cmd.Flags().StringVar(&machine, "machine", "", "lab spread over machines: the host is in this machine's share (LAB@MACHINE)")
+	return cmd
 }
 
 var errExecUsage = usage("usage: labctl exec FILE|LABNAME HOST -- COMMAND [ARG...]")

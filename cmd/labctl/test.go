@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -12,7 +13,7 @@ import (
 )
 
 func newTestCmd(g *globals) *cobra.Command {
-	f := &reportFlags{}
+	f := &reportFlags{allLabs: true}
 	var backend string
 	cmd := &cobra.Command{
 		Use:   "test FILE...",
@@ -20,10 +21,14 @@ func newTestCmd(g *globals) *cobra.Command {
 		Long: `For each lab file: labctl up, labctl verify, labctl down. Every file is compiled
 first, so a bad file changes nothing. down always runs: after a failed probe, a failed
 up, and on Ctrl-C or SIGTERM. Exit status as verify: 0 all passed, 1 something failed,
-2 bad input.`,
+2 bad input (also a --run that matches no probe of any lab; labs none of whose probes
+it matches are not built).
+
+-o json prints one document, {"labs": [REPORT...], "passed": N, "failed": N, ...},
+for one lab as for several; each REPORT is what labctl verify -o json prints.`,
 		Example:           "  labctl test labs/*.yaml --junit report.xml",
 		Args:              cobra.MinimumNArgs(1),
-		ValidArgsFunction: completeLabFiles,
+		ValidArgsFunction: completeEveryLabFile,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := node.RequireRoot(); err != nil {
 				return err
@@ -43,12 +48,22 @@ up, and on Ctrl-C or SIGTERM. Exit status as verify: 0 all passed, 1 something f
 				}
 				plans = append(plans, p)
 			}
+			selected, err := f.selecting(opts, plans...)
+			if err != nil {
+				return err
+			}
+			for _, p := range plans {
+				if !slices.Contains(selected, p) && !g.quiet {
+					fmt.Fprintf(cmd.ErrOrStderr(), "lab %s: no probe matches --run %q, not built\n", p.Instance, f.run)
+				}
+			}
+			plans = selected
 			var reps []*verify.Report
 			for _, p := range plans {
 				if cmd.Context().Err() != nil {
 					break
 				}
-				reps = append(reps, testLab(cmd, g, p, opts, f.output == "table"))
+				reps = append(reps, testLab(cmd, g, p, opts, probeProgress(cmd, f)))
 			}
 			return writeReports(cmd, f, reps...)
 		},
@@ -90,4 +105,9 @@ func notRunning(p *plan.Plan) error {
 		}
 	}
 	return nil
+}
+
+// completeEveryLabFile completes lab files for every argument: test takes many.
+func completeEveryLabFile(_ *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+	return []string{"yaml", "yml"}, cobra.ShellCompDirectiveFilterFileExt
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -22,12 +24,16 @@ type reportFlags struct {
 	run    string
 	// acceptUnchecked lets checks that need another machine pass the exit status.
 	acceptUnchecked bool
+	// allLabs: JSON is one document holding every lab's report (labctl test), not
+	// the one lab's report (labctl verify).
+	allLabs bool
 }
 
 func (f *reportFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVarP(&f.output, "output", "o", "table", "table or json")
 	cmd.Flags().StringVar(&f.junit, "junit", "", "also write a JUnit XML report to this file (for CI test reporters)")
-	cmd.Flags().StringVar(&f.run, "run", "", "run only the probes whose name matches this regular expression")
+	cmd.Flags().StringVar(&f.run, "run", "", "run only the probes whose name matches this regular expression (one must match)")
+	_ = cmd.RegisterFlagCompletionFunc("output", fixedValues("table", "json"))
 }
 
 // options checks the flags and turns them into run options.
@@ -46,6 +52,28 @@ func (f *reportFlags) options() (verify.Options, error) {
 	return opts, nil
 }
 
+// selecting keeps the plans with a probe --run picks (all without --run), and refuses
+// a --run that picks no probe of any: "0 of 0 passed" would look like success.
+func (f *reportFlags) selecting(opts verify.Options, plans ...*plan.Plan) ([]*plan.Plan, error) {
+	if opts.Select == nil {
+		return plans, nil
+	}
+	var out []*plan.Plan
+	for _, p := range plans {
+		if slices.ContainsFunc(p.Probes, func(pr plan.Probe) bool { return opts.Select(pr.Name) }) {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		labs := make([]string, len(plans))
+		for i, p := range plans {
+			labs[i] = p.Instance
+		}
+		return nil, usageError{fmt.Errorf("--run %q matches no probe of lab %s: labctl plan FILE lists the probe names", f.run, strings.Join(labs, ", "))}
+	}
+	return out, nil
+}
+
 func newVerifyCmd() *cobra.Command {
 	f := &reportFlags{}
 	var machine string
@@ -60,9 +88,10 @@ once more and traced: the report says where their packets went, and names the
 labctl trace command for the others.
 
 With a lab name, the lab file recorded by labctl up is read again.
-Exit status: 0 every probe passed, 1 a probe failed, 2 bad input or the lab is not up.
+Exit status: 0 every probe passed, 1 a probe failed, 2 bad input, the lab is not up,
+or --run matches no probe.
 When GITHUB_STEP_SUMMARY is set, a Markdown summary is appended to that file.`,
-		Example: "  labctl verify labs/basic.yaml\n  labctl verify basic --run 'DNAT' -o json\n" +
+		Example: "  labctl verify labs/basic.yaml\n  labctl verify basic --run 'public address' -o json\n" +
 			"  labctl verify labs/hairpin.yaml --junit report.xml",
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeRunning,
@@ -78,7 +107,10 @@ When GITHUB_STEP_SUMMARY is set, a Markdown summary is appended to that file.`,
 			if err != nil {
 				return err
 			}
-			rep := runProbes(cmd, p, opts, f.output == "table")
+			if _, err := f.selecting(opts, p); err != nil {
+				return err
+			}
+			rep := runProbes(cmd, p, opts, probeProgress(cmd, f))
 			return writeReports(cmd, f, rep)
 		},
 	}
@@ -136,9 +168,18 @@ func runningPlan(cmd *cobra.Command, arg, machine string) (*plan.Plan, error) {
 	return p, nil
 }
 
+// probeProgress says whether a line per finished probe goes to stderr: as up's
+// phases, on a terminal by default, anywhere with -v, never with -q; and only under
+// the table, which it announces.
+func probeProgress(cmd *cobra.Command, f *reportFlags) bool {
+	quiet, _ := cmd.Flags().GetBool("quiet")
+	verbose, _ := cmd.Flags().GetBool("verbose")
+	return f.output == "table" && !quiet && (verbose || isTerminal(cmd.ErrOrStderr()))
+}
+
 // runProbes runs the plan's probes and steps, printing progress when asked.
 func runProbes(cmd *cobra.Command, p *plan.Plan, opts verify.Options, progress bool) *verify.Report {
-	if progress && isTerminal(cmd.ErrOrStderr()) {
+	if progress {
 		opts.Progress = func(r verify.Result) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "  %s  %s\n", r.Status(), r.Name())
 		}
@@ -155,14 +196,23 @@ func writeReports(cmd *cobra.Command, f *reportFlags, reps ...*verify.Report) er
 	failed := 0
 	for _, rep := range reps {
 		failed += rep.Failed
-		var err error
-		if f.output == "json" {
-			err = rep.WriteJSON(out)
-		} else {
-			err = rep.WriteTable(out)
-		}
-		if err != nil {
+	}
+	switch {
+	case f.output == "json" && f.allLabs:
+		if err := verify.WriteJSONAll(out, reps...); err != nil {
 			return err
+		}
+	case f.output == "json":
+		for _, rep := range reps {
+			if err := rep.WriteJSON(out); err != nil {
+				return err
+			}
+		}
+	default:
+		for _, rep := range reps {
+			if err := rep.WriteTable(out); err != nil {
+				return err
+			}
 		}
 	}
 	if f.junit != "" {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/labctl/labctl/node"
 	"github.com/labctl/labctl/node/nodetest"
@@ -59,8 +63,7 @@ func TestLabctlTestPassesFailsAndRejects(t *testing.T) {
 	t.Cleanup(func() { node.Down(lab) })
 	dir := t.TempDir()
 	junit, summary := filepath.Join(dir, "report.xml"), filepath.Join(dir, "summary.md")
-	os.Setenv("GITHUB_STEP_SUMMARY", summary)
-	defer os.Unsetenv("GITHUB_STEP_SUMMARY")
+	t.Setenv("GITHUB_STEP_SUMMARY", summary)
 
 	res := runLabctl(t, "", "test", writeLab(t, probeLab(lab, "")), "--junit", junit)
 	if res.code != 0 || !strings.Contains(res.stdout, "client reaches the server") || !strings.Contains(res.stdout, "1 of 1 passed") {
@@ -122,6 +125,113 @@ func TestLabctlVerifyAgainstARunningLab(t *testing.T) {
 	if res := runLabctl(t, "", "verify", lab, "--run", "("); res.code != 2 {
 		t.Errorf("verify --run with a bad expression: exit %d, want 2", res.code)
 	}
+	if res := runLabctl(t, "", "verify", lab, "--run", "^nomatch$"); res.code != 2 || !strings.Contains(res.stderr, `--run "^nomatch$" matches no probe of lab `+lab) {
+		t.Errorf("verify --run matching no probe: exit %d, want 2 naming the expression\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+}
+
+// TestLabctlTestJSONIsOneDocument: labctl test -o json prints one document for all
+// its labs; a --run that matches no probe of any lab is bad input, and builds nothing.
+func TestLabctlTestJSONIsOneDocument(t *testing.T) {
+	nodetest.RequireRoot(t)
+	a, b := uniqueLabName(), uniqueLabName()
+	t.Cleanup(func() { node.Down(a); node.Down(b) })
+	fa, fb := writeLab(t, probeLab(a, "")), writeLab(t, probeLab(b, "  - {name: dropped, from: client, to: router/eth0:7, timeout: 100ms, expect: {reach: timeout}}\n"))
+	res := runLabctl(t, "", "test", fa, fb, "-o", "json")
+	var doc struct {
+		Labs []struct {
+			Lab     string `json:"lab"`
+			Passed  int    `json:"passed"`
+			Results []struct {
+				Probe string `json:"probe"`
+			} `json:"results"`
+		} `json:"labs"`
+		Passed int `json:"passed"`
+		Failed int `json:"failed"`
+	}
+	dec := json.NewDecoder(strings.NewReader(res.stdout))
+	if err := dec.Decode(&doc); res.code != 0 || err != nil || dec.More() {
+		t.Fatalf("test -o json of two labs: exit %d, %v, more documents: %v\n%s\n%s", res.code, err, dec.More(), res.stdout, res.stderr)
+	}
+	if len(doc.Labs) != 2 || doc.Labs[0].Lab != a || doc.Labs[1].Lab != b || doc.Passed != 3 || doc.Failed != 0 || len(doc.Labs[1].Results) != 2 {
+		t.Errorf("test -o json: %+v", doc)
+	}
+	// One lab: the same shape.
+	res = runLabctl(t, "", "test", fb, "-o", "json", "--run", "^dropped$")
+	if err := json.Unmarshal([]byte(res.stdout), &doc); res.code != 0 || err != nil || len(doc.Labs) != 1 || doc.Passed != 1 {
+		t.Errorf("test -o json of one lab: exit %d, %v, %+v\n%s", res.code, err, doc, res.stderr)
+	}
+	// --run picks a probe of lab b only: lab a is not built.
+	res = runLabctl(t, "", "test", fa, fb, "--run", "^dropped$")
+	if res.code != 0 || !strings.Contains(res.stderr, "lab "+a+`: no probe matches --run "^dropped$", not built`) || strings.Contains(res.stdout, "lab "+a+":") {
+		t.Errorf("test --run matching lab b only: exit %d\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	res = runLabctl(t, "", "test", fa, fb, "--run", "nomatch")
+	if res.code != 2 || !strings.Contains(res.stderr, `--run "nomatch" matches no probe of lab `+a+", "+b) {
+		t.Errorf("test --run matching nothing: exit %d, want 2\n%s\n%s", res.code, res.stdout, res.stderr)
+	}
+	if ns := append(namespacesOf(a), namespacesOf(b)...); len(ns) > 0 {
+		t.Errorf("left behind: %v", ns)
+	}
+}
+
+// TestVerifyProgressOnATerminal: on a terminal, verify prints a line per probe on
+// stderr as it goes; -q silences them, and the report stays.
+func TestVerifyProgressOnATerminal(t *testing.T) {
+	nodetest.RequireRoot(t)
+	lab := uniqueLabName()
+	file := writeLab(t, probeLab(lab, ""))
+	t.Cleanup(func() { node.Down(lab) })
+	if res := runLabctl(t, "", "up", "-q", file); res.code != 0 {
+		t.Fatalf("up: %s", res.stderr)
+	}
+	for _, quiet := range []bool{false, true} {
+		args := []string{"verify", lab}
+		if quiet {
+			args = append(args, "-q")
+		}
+		stdout, tty, code := runOnTerminal(t, args...)
+		progress := strings.Contains(tty, "PASS  client reaches the server")
+		if code != 0 || progress == quiet || !strings.Contains(stdout, "1 of 1 passed") {
+			t.Errorf("labctl %s on a terminal: exit %d, progress line shown: %v\nstdout:\n%s\nterminal:\n%s", strings.Join(args, " "), code, progress, stdout, tty)
+		}
+	}
+}
+
+// runOnTerminal runs labctl with its stderr on a pseudo-terminal and returns stdout,
+// what the terminal showed, and the exit status.
+func runOnTerminal(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(labctlBinary(t), args...)
+	var stdout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, pts
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pts.Close() // the child holds the terminal now: reading ends when it exits
+	shown := make(chan string)
+	go func() {
+		data, _ := io.ReadAll(master) // EIO once no one holds the terminal
+		shown <- string(data)
+	}()
+	_ = cmd.Wait()
+	return stdout.String(), <-shown, cmd.ProcessState.ExitCode()
 }
 
 // TestLabctlTestRemovesTheLabOnCtrlC interrupts labctl test while its probes run: the

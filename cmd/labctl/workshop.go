@@ -33,7 +33,8 @@ repository too. Without NAME, the guides are listed.
 
 --check runs every guide step without stopping and fails on the first command that
 fails, removing the labs it brought up: how instructors and CI check that guides still
-work.`,
+work. Of several files (labs/*.md), those with no walkthrough at all, like the index
+labs/README.md, are skipped and named.`,
 		Example:           "  labctl lab hairpin\n  labctl lab --check labs/*.md",
 		ValidArgsFunction: completeGuides,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -43,7 +44,11 @@ work.`,
 			if !f.check && len(args) > 1 {
 				return usageError{errors.New("walk through one guide at a time (or use --check)")}
 			}
-			for _, a := range args {
+			guides := args
+			if len(args) > 1 {
+				guides = onlyGuides(cmd, args)
+			}
+			for _, a := range guides {
 				if err := walkGuide(cmd, a, f.check); err != nil {
 					return err
 				}
@@ -157,6 +162,25 @@ func walkGuide(cmd *cobra.Command, arg string, check bool) (err error) {
 	}
 	fmt.Fprintf(out, "\nDone: %s\n", g.Title)
 	return nil
+}
+
+// onlyGuides drops, from several files, the Markdown files that are no guide (no
+// walkthrough step at all, like labs/README.md), as the listing does, so labctl lab
+// --check labs/*.md checks every guide; each one dropped is named. A guide with a
+// broken step is kept, so it fails. Named alone, any file is walked (and fails if it
+// is no guide).
+func onlyGuides(cmd *cobra.Command, args []string) []string {
+	var out []string
+	for _, a := range args {
+		if data, err := os.ReadFile(a); err == nil && strings.HasSuffix(a, ".md") {
+			if g, err := labs.ParseGuide(strings.TrimSuffix(filepath.Base(a), ".md"), data); err != nil && len(g.Steps) == 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "labctl: %s has no walkthrough steps: not a guide, skipped\n", a)
+				continue
+			}
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 func ask(out io.Writer, in *bufio.Reader) string {

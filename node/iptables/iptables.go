@@ -1,6 +1,7 @@
 // Package iptables runs iptables-restore and iptables-save inside lab namespaces.
 // go-iptables has no restore API, and labctl loads each namespace's rules as one
-// atomic restore payload (as kube-proxy does), so this small runner does the exec.
+// atomic restore payload (as kube-proxy does), so this small runner does the exec;
+// go-iptables serves single-rule checks and counters (check.go).
 package iptables
 
 import (

@@ -60,9 +60,11 @@ type Config struct {
 	// ConntrackTCPLiberal says net.netfilter.nf_conntrack_tcp_be_liberal is set, in which
 	// case kube-proxy installs no DROP rule for INVALID packets.
 	ConntrackTCPLiberal bool
-	// KubeletFirewallFirst says the kubelet created its "-j KUBE-FIREWALL" jumps before
-	// kube-proxy started, as on most real nodes: they then sit below kube-proxy's
-	// prepended jumps instead of on top.
+	// KubeletFirewallFirst says the kubelet prepended its "-j KUBE-FIREWALL" jumps
+	// (kubelet_network_linux.go) before kube-proxy started, as on real nodes, where
+	// the kubelet starts kube-proxy: kube-proxy's prepended jumps then sit above them,
+	// and kube-proxy's copies of the kubelet's jumps exist already (-C), so they stay
+	// last. False is kube-proxy alone on empty chains, as in its unit tests.
 	KubeletFirewallFirst bool
 	// UnitTestMarkFormat writes the mark as kube-proxy's unit tests do ("0x4000")
 	// instead of as kube-proxy formats it ("0x00004000"). The kernel stores the same

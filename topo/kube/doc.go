@@ -6,8 +6,8 @@
 //     kube-proxy hashes them;
 //   - the pod masquerade of flannel, Docker's bridge driver or ip-masq-agent
 //     ([AddMasqueradeRules]);
-//   - a cloud load balancer that owns the LoadBalancer VIPs and forwards them to
-//     nodeIP:nodePort ([Snapshot.LoadBalancerRules]);
+//   - a cloud load balancer that owns the LoadBalancer VIPs, forwards them to
+//     nodeIP:nodePort and enforces loadBalancerSourceRanges ([Snapshot.LoadBalancerRules]);
 //   - the EndpointSlice controller, which turns Pods and Services into the endpoints
 //     kube-proxy consumes ([ComputeEndpointSlices]).
 //

@@ -38,12 +38,14 @@ type Node struct {
 	IP   string
 }
 
-// Chains of the load balancer host. LB-<hash> uses the hash of the KUBE-SVC chain of the
-// same service port, so the two are easy to pair.
+// Chains of the load balancer host. LB-<hash> and LB-FW-<hash> use the hash of the
+// KUBE-SVC and KUBE-FW chains of the same service port, so they are easy to pair.
 const (
-	lbServicesChain    = "LB-SERVICES"
-	lbPostroutingChain = "LB-POSTROUTING"
-	lbChainPrefix      = "LB-"
+	lbServicesChain       = "LB-SERVICES"
+	lbPostroutingChain    = "LB-POSTROUTING"
+	lbFirewallChain       = "LB-FIREWALL"
+	lbChainPrefix         = "LB-"
+	lbFirewallChainPrefix = "LB-FW-"
 )
 
 var loadBalancerOrigin = rules.Origin{By: "loadbalancer"}
@@ -54,7 +56,8 @@ var loadBalancerOrigin = rules.Origin{By: "loadbalancer"}
 // every node is a backend; with Local only the nodes with a ready endpoint of the
 // service, as a cloud load balancer health-checking healthCheckNodePort would pick.
 // When no node passes, it fails open to all nodes, as AWS and GCP load balancers do
-// (the nodes then drop or reject the traffic themselves).
+// (the nodes then drop or reject the traffic themselves). loadBalancerSourceRanges are
+// enforced here, per VIP and port (see lbFirewall).
 func (s *Snapshot) LoadBalancerRules(cfg LoadBalancerConfig) (*rules.Ruleset, error) {
 	nodes, source, err := cfg.validate()
 	if err != nil {
@@ -74,6 +77,7 @@ func (s *Snapshot) LoadBalancerRules(cfg LoadBalancerConfig) (*rules.Ruleset, er
 	}
 
 	healthy := s.nodesWithReadyEndpoints()
+	fw := lbFirewall{rs: rs, w: &w}
 	var errs []error
 	for _, sp := range s.ports {
 		if !sp.loadBalancer || len(sp.lbIngressIPs) == 0 {
@@ -91,10 +95,11 @@ func (s *Snapshot) LoadBalancerRules(cfg LoadBalancerConfig) (*rules.Ruleset, er
 			}
 		}
 		chainName := lbChainPrefix + portProtoHash(sp.name, Protocol(sp.protocol))
+		entry := fw.admit(nat, sp, chainName)
 		c := w.chain(nat, chainName)
 		for _, vip := range sp.lbIngressIPs {
 			w.add(dispatch, "-m", "comment", "--comment", sp.name+" loadbalancer", "-m", sp.protocol, "-p", sp.protocol,
-				"-d", vip, "--dport", sp.port, "-j", chainName)
+				"-d", vip, "--dport", sp.port, "-j", entry)
 			if postrouting != nil {
 				w.add(postrouting, "-m", "comment", "--comment", sp.name+" loadbalancer proxy", "-p", sp.protocol,
 					"-m", "conntrack", "--ctstate", "DNAT", "--ctorigdst", vip, "--ctorigdstport", sp.port,

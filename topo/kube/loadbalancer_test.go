@@ -119,3 +119,63 @@ func TestLoadBalancerErrors(t *testing.T) {
 		}
 	}
 }
+
+// loadBalancerSourceRanges are enforced on the load balancer, per VIP and port: the
+// listed sources reach the DNAT chain, the rest stays addressed to the VIP and is
+// dropped in filter INPUT, as a cloud firewall drops it.
+func TestLoadBalancerSourceRanges(t *testing.T) {
+	svc := clusterLB()
+	svc.LoadBalancerSourceRanges = []string{"203.0.113.0/28", " 192.0.2.0/24"}
+	svc.LoadBalancerIngress = append(svc.LoadBalancerIngress, LoadBalancerIngress{IP: "203.0.113.11"})
+	open := Service{Namespace: "default", Name: "open", Type: ServiceTypeLoadBalancer, ClusterIP: "10.96.0.11",
+		Ports:               []ServicePort{{Name: "http", Port: 80, NodePort: 32002}},
+		LoadBalancerIngress: []LoadBalancerIngress{{IP: "203.0.113.20"}}}
+	for _, mode := range []LoadBalancerMode{LoadBalancerDNAT, LoadBalancerProxy} {
+		t.Run(string(mode), func(t *testing.T) {
+			rs := loadBalancerRules(t, []Service{svc, open}, nil, LoadBalancerConfig{Mode: mode, Address: "192.168.50.2", Nodes: threeNodes})
+			hash := strings.TrimPrefix(ClusterChainName("default/web:http", "tcp"), "KUBE-SVC-")
+			fw, lb := "LB-FW-"+hash, "LB-"+hash
+			if fw != "LB-"+strings.TrimPrefix(FirewallChainName("default/web:http", "tcp"), "KUBE-") {
+				t.Errorf("%s does not pair with kube-proxy's %s", fw, FirewallChainName("default/web:http", "tcp"))
+			}
+			openChain := "LB-" + strings.TrimPrefix(ClusterChainName("default/open:http", "tcp"), "KUBE-SVC-")
+			wantDispatch := []string{
+				`-m comment --comment "default/open:http loadbalancer" -m tcp -p tcp -d 203.0.113.20 --dport 80 -j ` + openChain,
+				`-m comment --comment "default/web:http loadbalancer" -m tcp -p tcp -d 203.0.113.10 --dport 80 -j ` + fw,
+				`-m comment --comment "default/web:http loadbalancer" -m tcp -p tcp -d 203.0.113.11 --dport 80 -j ` + fw,
+			}
+			if diff := cmp.Diff(wantDispatch, chainRules(t, rs, "nat", "LB-SERVICES")); diff != "" {
+				t.Errorf("LB-SERVICES (-want +got):\n%s", diff)
+			}
+			wantFW := []string{
+				`-m comment --comment "default/web:http loadbalancer source range" -s 203.0.113.0/28 -j ` + lb,
+				`-m comment --comment "default/web:http loadbalancer source range" -s 192.0.2.0/24 -j ` + lb,
+				`-m comment --comment "other traffic to default/web:http loadbalancer will be dropped by LB-FIREWALL"`,
+			}
+			if diff := cmp.Diff(wantFW, chainRules(t, rs, "nat", fw)); diff != "" {
+				t.Errorf("%s (-want +got):\n%s", fw, diff)
+			}
+			wantDrop := []string{
+				`-m comment --comment "default/web:http traffic not accepted by ` + fw + `" -m tcp -p tcp -d 203.0.113.10 --dport 80 -j DROP`,
+				`-m comment --comment "default/web:http traffic not accepted by ` + fw + `" -m tcp -p tcp -d 203.0.113.11 --dport 80 -j DROP`,
+			}
+			if diff := cmp.Diff(wantDrop, chainRules(t, rs, "filter", "LB-FIREWALL")); diff != "" {
+				t.Errorf("LB-FIREWALL (-want +got):\n%s", diff)
+			}
+			wantInput := []string{`-m conntrack --ctstate NEW -m comment --comment "cloud load balancer source ranges" -j LB-FIREWALL`}
+			if diff := cmp.Diff(wantInput, chainRules(t, rs, "filter", "INPUT")); diff != "" {
+				t.Errorf("INPUT (-want +got):\n%s", diff)
+			}
+			// The DNAT chain itself is the same with or without ranges.
+			if got := chainRules(t, rs, "nat", lb); len(got) != 3 {
+				t.Errorf("%s: %q", lb, got)
+			}
+		})
+	}
+	// Without any source range the load balancer has no filter table at all.
+	rs := loadBalancerRules(t, []Service{open}, nil, LoadBalancerConfig{Mode: LoadBalancerDNAT, Nodes: threeNodes})
+	if rs.Lookup("filter") != nil {
+		payload, _ := rs.Render()
+		t.Errorf("filter table without source ranges:\n%s", payload)
+	}
+}

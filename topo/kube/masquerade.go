@@ -37,9 +37,9 @@ type MasqueradeConfig struct {
 	ClusterCIDR string
 	// Bridge is the Pod bridge of the Docker modes (default docker0).
 	Bridge string
-	// RandomFully appends --random-fully to MASQUERADE rules. Default: true for
-	// flannel (it uses it whenever iptables supports it), false for ip-masq-agent
-	// (its masqRandomFully option).
+	// RandomFully appends --random-fully to MASQUERADE rules. Default true: flannel
+	// adds it whenever iptables supports it, and ip-masq-agent's --random-fully flag
+	// defaults to true (see addIPMasqAgentRules).
 	RandomFully *bool
 	// FlannelForwardRules adds FLANNEL-FWD (flannel's --iptables-forward-rules,
 	// default true).
@@ -165,6 +165,14 @@ func addDockerRule(rs *rules.Ruleset, cfg MasqueradeConfig) error {
 // addIPMasqAgentRules writes ip-masq-agent's chain: RETURN for link-local and each
 // non-masquerade CIDR, MASQUERADE for the rest, reached from POSTROUTING for every packet
 // not addressed to the node itself.
+//
+// The rule is that of kubernetes-sigs/ip-masq-agent's current source with its default
+// flags: "-j MASQUERADE --random-fully". --random-fully arrived in v2.10.0 (PR 108) and
+// its flag defaults to true (PR 126); releases before v2.10.0 wrote a plain
+// "-j MASQUERADE" (RandomFully false gives it). "--to-ports" is opt-in (the --to-ports
+// flag, PR 162) and then written per protocol, since iptables refuses --to-ports
+// without "-p tcp|udp|sctp"; a revision that appended "--to-ports 32768-65535" to the
+// protocol-less rule could not have loaded, so labctl does not copy it.
 func addIPMasqAgentRules(rs *rules.Ruleset, cfg MasqueradeConfig) error {
 	o := rules.Origin{By: "ip-masq-agent"}
 	nonMasq := cfg.NonMasqueradeCIDRs
@@ -199,7 +207,7 @@ func addIPMasqAgentRules(rs *rules.Ruleset, cfg MasqueradeConfig) error {
 	}
 	masq := []string{"-m", "comment", "--comment",
 		"ip-masq-agent: outbound traffic is subject to MASQUERADE (must be last in chain)", "-j", "MASQUERADE"}
-	if cfg.RandomFully != nil && *cfg.RandomFully {
+	if cfg.RandomFully == nil || *cfg.RandomFully {
 		masq = append(masq, "--random-fully")
 	}
 	rs.Append("nat", ipMasqAgentChain, o, masq...)

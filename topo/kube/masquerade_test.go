@@ -100,17 +100,18 @@ func TestMasqueradeIPMasqAgent(t *testing.T) {
 		nonMasq + "10.0.0.0/8 -j RETURN",
 		nonMasq + "172.16.0.0/12 -j RETURN",
 		nonMasq + "192.168.0.0/16 -j RETURN",
-		`-m comment --comment "ip-masq-agent: outbound traffic is subject to MASQUERADE (must be last in chain)" -j MASQUERADE`,
+		`-m comment --comment "ip-masq-agent: outbound traffic is subject to MASQUERADE (must be last in chain)" -j MASQUERADE --random-fully`,
 	}
 	if diff := cmp.Diff(wantChain, chainRules(t, rs, "nat", "IP-MASQ-AGENT")); diff != "" {
 		t.Errorf("IP-MASQ-AGENT defaults (-want +got):\n%s", diff)
 	}
 
 	rs = withMasquerade(t, MasqueradeConfig{Mode: MasqueradeIPMasqAgent, NonMasqueradeCIDRs: []string{"10.244.0.0/16"},
-		MasqLinkLocal: true, RandomFully: new(true)})
+		MasqLinkLocal: true, RandomFully: new(false)})
+	// --random-fully=false gives the rule of releases before v2.10.0.
 	wantChain = []string{
 		nonMasq + "10.244.0.0/16 -j RETURN",
-		`-m comment --comment "ip-masq-agent: outbound traffic is subject to MASQUERADE (must be last in chain)" -j MASQUERADE --random-fully`,
+		`-m comment --comment "ip-masq-agent: outbound traffic is subject to MASQUERADE (must be last in chain)" -j MASQUERADE`,
 	}
 	if diff := cmp.Diff(wantChain, chainRules(t, rs, "nat", "IP-MASQ-AGENT")); diff != "" {
 		t.Errorf("IP-MASQ-AGENT configured (-want +got):\n%s", diff)

@@ -26,7 +26,10 @@ const (
 	nfacctLocalhostNodePort = "localhost_nps_accepted_pkts"
 )
 
-var kubeProxyOrigin = rules.Origin{By: "kube-proxy"}
+var (
+	kubeProxyOrigin = rules.Origin{By: "kube-proxy"}
+	kubeletOrigin   = rules.Origin{By: "kubelet"}
+)
 
 // proxier holds the state of one node's generation: the chains every service writes to.
 type proxier struct {
@@ -181,13 +184,18 @@ var (
 
 // addJumpRules replays kube-proxy's EnsureRule(Prepend) calls on empty built-in chains:
 // each jump is inserted at position 1 unless an identical rule exists, so the last one
-// ensured ends up first.
+// ensured ends up first. With kubeletFirst the kubelet's own EnsureRule(Prepend) calls
+// come before them.
 func addJumpRules(rs *rules.Ruleset, kubeletFirst bool) {
 	order := slices.Concat(kubeProxyJumps, kubeletJumps)
 	if kubeletFirst {
 		order = slices.Concat(kubeletJumps, kubeProxyJumps)
 	}
-	for _, j := range order {
+	for i, j := range order {
+		origin := kubeProxyOrigin
+		if kubeletFirst && i < len(kubeletJumps) {
+			origin = kubeletOrigin
+		}
 		args := slices.Clone(j.extra)
 		if j.comment != "" {
 			args = append(args, "-m", "comment", "--comment", j.comment)
@@ -197,6 +205,6 @@ func addJumpRules(rs *rules.Ruleset, kubeletFirst bool) {
 		if slices.ContainsFunc(c.Rules, func(r rules.Rule) bool { return slices.Equal(r.Args, args) }) {
 			continue
 		}
-		c.Rules = slices.Insert(c.Rules, 0, rules.Rule{Args: args, Origin: kubeProxyOrigin})
+		c.Rules = slices.Insert(c.Rules, 0, rules.Rule{Args: args, Origin: origin})
 	}
 }

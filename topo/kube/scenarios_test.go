@@ -7,9 +7,9 @@ import (
 )
 
 // The scenarios are complete node rulesets, kube-proxy plus Pod masquerade, or load
-// balancer hosts. They are the golden files (golden_test.go) and what the kernel test
-// loads (kernel_test.go), so every configuration knob that changes the rule text is
-// exercised by at least one of them.
+// balancer hosts. They are the golden files (golden_test.go), which node/iptables'
+// kernel test loads into a real kernel, so every configuration knob that changes the
+// rule text is exercised by at least one of them.
 
 // workshop is a three-node cluster using every kind of service.
 func workshop() ([]Service, []Pod, []EndpointSlice) {

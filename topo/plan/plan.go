@@ -5,6 +5,7 @@ package plan
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"net/netip"
@@ -265,20 +266,24 @@ func (p *Plan) Digest() string {
 	// peak memory.
 	namespaces := built.Namespaces
 	built.Namespaces = nil
+	// Each payload goes in as it is, after its length, not as a JSON string: escaping
+	// 26 MB of rules cost more than hashing them.
 	h := sha256.New()
 	enc := json.NewEncoder(h)
-	for _, v := range append([]any{&built}, anySlice(namespaces)...) {
+	mustEncode := func(v any) {
 		if err := enc.Encode(v); err != nil {
 			panic("plan: marshal: " + err.Error()) // plain data always marshals
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil)[:8])
-}
-
-func anySlice(ns []*Namespace) []any {
-	out := make([]any, len(ns))
-	for i, n := range ns {
-		out[i] = n
+	mustEncode(&built)
+	type plain Namespace
+	var size [8]byte
+	for _, n := range namespaces {
+		mustEncode((*plain)(n))
+		payload, _ := n.Payload()
+		binary.BigEndian.PutUint64(size[:], uint64(len(payload)))
+		h.Write(size[:])
+		h.Write(payload)
 	}
-	return out
+	return hex.EncodeToString(h.Sum(nil)[:8])
 }

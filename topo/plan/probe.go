@@ -3,7 +3,9 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -31,8 +33,11 @@ const (
 type Probe struct {
 	Name string `json:"name"`
 	// Line is where the probe was written in the lab file.
-	Line     int    `json:"line,omitempty"`
-	From     string `json:"from"`
+	Line int    `json:"line,omitempty"`
+	From string `json:"from"`
+	// RunsOn is the machine whose share sends the probe, in a machine's share of a
+	// lab spread over machines, when that is another machine: verify skips it here.
+	RunsOn   string `json:"runsOn,omitempty"`
 	To       Target `json:"to"`
 	Protocol string `json:"protocol"`
 	Count    int    `json:"count"`
@@ -122,22 +127,39 @@ func (n NamedAddr) String() string {
 }
 
 // SourceSeen is the client address the answering host must see: one for every
-// answer, or one per answering host.
+// answer, one of a few for every answer (the source depends on the path taken, as
+// behind a load balancer that picks a node), or one per answering host.
 type SourceSeen struct {
 	All    *NamedAddr           `json:"all,omitempty"`
+	AnyOf  []NamedAddr          `json:"anyOf,omitempty"`
 	ByHost map[string]NamedAddr `json:"byHost,omitempty"`
 }
 
-// For returns the address expected when host answered, if any is.
-func (s *SourceSeen) For(host string) (NamedAddr, bool) {
-	if s == nil {
-		return NamedAddr{}, false
-	}
-	if s.All != nil {
-		return *s.All, true
+// For returns the addresses, any one of which host must have seen when it answered,
+// and whether the expectation says anything about host.
+func (s *SourceSeen) For(host string) ([]NamedAddr, bool) {
+	switch {
+	case s == nil:
+		return nil, false
+	case s.All != nil:
+		return []NamedAddr{*s.All}, true
+	case len(s.AnyOf) > 0:
+		return s.AnyOf, true
 	}
 	a, ok := s.ByHost[host]
-	return a, ok
+	if !ok {
+		return nil, false
+	}
+	return []NamedAddr{a}, true
+}
+
+// Hosts are the answering hosts a per-host expectation names, sorted; nil when it
+// holds for every answer.
+func (s *SourceSeen) Hosts() []string {
+	if s == nil || s.ByHost == nil {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(s.ByHost))
 }
 
 // HTTPExpect checks HTTP answers.

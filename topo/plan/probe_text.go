@@ -3,7 +3,6 @@ package plan
 import (
 	"bytes"
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -18,6 +17,9 @@ func (p *Plan) writeProbes(b *bytes.Buffer) {
 			fmt.Fprintf(b, "  # line %d", pr.Line)
 		}
 		b.WriteByte('\n')
+		if pr.RunsOn != "" {
+			fmt.Fprintf(b, "    runs on machine %s, not here (labctl verify --machine %s)\n", pr.RunsOn, pr.RunsOn)
+		}
 		fmt.Fprintf(b, "    %s\n", pr.Summary())
 		for _, line := range pr.Expect.Describe() {
 			fmt.Fprintf(b, "    expect %s\n", line)
@@ -124,16 +126,28 @@ func (s *SourceSeen) String() string {
 	if s.All != nil {
 		return s.All.String()
 	}
-	hosts := make([]string, 0, len(s.ByHost))
-	for h := range s.ByHost {
-		hosts = append(hosts, h)
+	if len(s.AnyOf) > 0 {
+		return AnyOfText(s.AnyOf)
 	}
-	slices.Sort(hosts)
+	hosts := s.Hosts()
 	parts := make([]string, len(hosts))
 	for i, h := range hosts {
 		parts[i] = fmt.Sprintf("%s: %s", h, s.ByHost[h])
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// AnyOfText renders addresses of which one is expected: the address itself when
+// there is one, else "one of A, B".
+func AnyOfText(addrs []NamedAddr) string {
+	if len(addrs) == 1 {
+		return addrs[0].String()
+	}
+	parts := make([]string, len(addrs))
+	for i, a := range addrs {
+		parts[i] = a.String()
+	}
+	return "one of " + strings.Join(parts, ", ")
 }
 
 // Describe renders the tuples the entry must have.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -28,16 +29,35 @@ func (p *Plan) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "iptables backend %s, IPv6 %s\n", p.Backend, ipv6)
 	fmt.Fprintf(&b, "every namespace: lo up, rp_filter 0, ip_forward 0 unless set below\n")
 	neighbors := p.writeStaticNeighbors(&b)
+	ends := p.endsByNamespace()
+	// Written out a namespace at a time: the text of a 1,000-Pod cluster is 28 MB,
+	// and growing one buffer to hold it cost more in page faults than rendering it.
 	for _, n := range p.Namespaces {
 		b.WriteByte('\n')
-		p.writeNamespace(&b, n, neighbors)
+		p.writeNamespace(&b, n, neighbors, ends[n.Name])
+		if b.Len() >= 64<<10 {
+			if _, err := w.Write(b.Bytes()); err != nil {
+				return err
+			}
+			b.Reset()
+		}
 	}
 	p.writeProbes(&b)
 	_, err := w.Write(b.Bytes())
 	return err
 }
 
-func (p *Plan) writeNamespace(b *bytes.Buffer, n *Namespace, neighbors *NeighborTable) {
+// endsByNamespace lists each namespace's veth ends with their peers, in plan order.
+func (p *Plan) endsByNamespace() map[string][][2]End {
+	out := make(map[string][][2]End, len(p.Namespaces))
+	for _, v := range p.Veths {
+		out[v.A.Namespace] = append(out[v.A.Namespace], [2]End{v.A, v.B})
+		out[v.B.Namespace] = append(out[v.B.Namespace], [2]End{v.B, v.A})
+	}
+	return out
+}
+
+func (p *Plan) writeNamespace(b *bytes.Buffer, n *Namespace, neighbors *NeighborTable, ends [][2]End) {
 	fmt.Fprintf(b, "%s %s  netns %s", n.Kind, n.Name, n.NetNS)
 	if n.Group != "" {
 		fmt.Fprintf(b, "  on %s", n.Group)
@@ -60,12 +80,8 @@ func (p *Plan) writeNamespace(b *bytes.Buffer, n *Namespace, neighbors *Neighbor
 		b.WriteString(macText(br.MAC))
 		b.WriteByte('\n')
 	}
-	for _, v := range p.Veths {
-		for _, pair := range [][2]End{{v.A, v.B}, {v.B, v.A}} {
-			if pair[0].Namespace == n.Name {
-				writeEnd(b, pair[0], pair[1])
-			}
-		}
+	for _, pair := range ends {
+		writeEnd(b, pair[0], pair[1])
 	}
 	for _, v := range n.Vxlans {
 		fmt.Fprintf(b, "  vxlan %s vni %d port %d local %s dev %s mac %s", v.Name, v.VNI, v.Port, v.Local, v.Dev, v.MAC)
@@ -91,13 +107,18 @@ func (p *Plan) writeNamespace(b *bytes.Buffer, n *Namespace, neighbors *Neighbor
 		fmt.Fprintf(b, "  route %s\n", r)
 	}
 	if payload, origins := n.Payload(); payload != nil {
-		fmt.Fprintf(b, "  iptables-restore:\n")
-		for i, line := range strings.Split(strings.TrimSuffix(string(payload), "\n"), "\n") {
+		b.WriteString("  iptables-restore:\n")
+		b.Grow(len(payload) + 5*len(origins))
+		for i := 0; len(payload) > 0; i++ {
+			line, rest, _ := bytes.Cut(payload, []byte{'\n'})
+			b.WriteString("    ")
+			b.Write(line)
 			if o := origins[i]; o.Line > 0 {
-				fmt.Fprintf(b, "    %s    # line %d\n", line, o.Line)
-			} else {
-				fmt.Fprintf(b, "    %s\n", line)
+				b.WriteString("    # line ")
+				b.WriteString(strconv.Itoa(o.Line))
 			}
+			b.WriteByte('\n')
+			payload = rest
 		}
 	}
 	for _, s := range n.Servers {

@@ -110,6 +110,9 @@ func checkRuleArgs(args []string, at []pos, ps *problems) bool {
 			}
 		}
 		checkOptionContext(word, proto, target, multiport, at[i], ps)
+		if n == 1 {
+			checkValue(word, value[0], at[i+1], ps)
+		}
 		i += n
 	}
 	checkTargetNeeds(args, target, proto, at, ps)

@@ -17,7 +17,7 @@ func ParseSave(dump []byte) (*Ruleset, error) {
 	a := &applier{rs: &Ruleset{}, ps: ps, restore: true, save: true, written: map[Origin]pos{}}
 	parseRestoreForm(text, ps, func(c command) {
 		if c.op != opAppend && c.op != opDeclare {
-			ps.add(c.opAt, "", "%s is not an iptables-save line", c.op)
+			ps.add(c.opAt, "pass iptables-save output as printed: its rules are -A lines and its chains :NAME lines", "%s is not an iptables-save line", c.op)
 			return
 		}
 		a.apply(c)
@@ -28,7 +28,11 @@ func ParseSave(dump []byte) (*Ruleset, error) {
 	}
 	errs := make([]error, 0, len(list))
 	for _, p := range list {
-		errs = append(errs, fmt.Errorf("iptables-save output line %d: %s", p.Line, p.Msg))
+		msg := fmt.Sprintf("iptables-save output line %d: %s", p.Line, p.Msg)
+		if p.Hint != "" {
+			msg += " (" + p.Hint + ")"
+		}
+		errs = append(errs, errors.New(msg))
 	}
 	return nil, errors.Join(errs...)
 }

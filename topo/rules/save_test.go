@@ -88,12 +88,13 @@ func TestHits(t *testing.T) {
 
 func TestParseSaveErrors(t *testing.T) {
 	tests := []struct{ name, dump, want string }{
-		{"no COMMIT", "*filter\n[0:0] -A INPUT -j ACCEPT\n", "iptables-save output line 1: table filter has no COMMIT"},
-		{"bad counters", "*filter\n:INPUT ACCEPT [x:0]\nCOMMIT\n", `iptables-save output line 2: cannot read counters "[x:0]"`},
-		{"unknown chain", "*filter\n[0:0] -A NOPE -j ACCEPT\nCOMMIT\n", "iptables-save output line 2: chain NOPE does not exist in table filter"},
-		{"not a save line", "*filter\n-D INPUT -j ACCEPT\nCOMMIT\n", "iptables-save output line 2: -D is not an iptables-save line"},
-		{"two errors", "*nat\n-A X\n*bogus\nCOMMIT\n", "iptables-save output line 1: table nat has no COMMIT\n" +
-			"iptables-save output line 2: chain X does not exist in table nat\niptables-save output line 3: unknown table \"bogus\""},
+		{"no COMMIT", "*filter\n[0:0] -A INPUT -j ACCEPT\n", "iptables-save output line 1: table filter has no COMMIT (end each table with a line COMMIT)"},
+		{"bad counters", "*filter\n:INPUT ACCEPT [x:0]\nCOMMIT\n", `iptables-save output line 2: cannot read counters "[x:0]" (write counters as [packets:bytes], e.g. [0:0])`},
+		{"unknown chain", "*filter\n[0:0] -A NOPE -j ACCEPT\nCOMMIT\n", "iptables-save output line 2: chain NOPE does not exist in table filter (declare it first with a line :NOPE - [0:0] after *filter)"},
+		{"not a save line", "*filter\n-D INPUT -j ACCEPT\nCOMMIT\n", "iptables-save output line 2: -D is not an iptables-save line (pass iptables-save output as printed: its rules are -A lines and its chains :NAME lines)"},
+		{"two errors", "*nat\n-A X\n*bogus\nCOMMIT\n", "iptables-save output line 1: table nat has no COMMIT (end each table with a line COMMIT)\n" +
+			"iptables-save output line 2: chain X does not exist in table nat (declare it first with a line :X - [0:0] after *nat)\n" +
+			"iptables-save output line 3: unknown table \"bogus\" (iptables has the tables filter, nat, mangle, raw and security)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

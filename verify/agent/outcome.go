@@ -27,7 +27,8 @@ const (
 	// --reject-with icmp-host-prohibited.
 	Unreachable Outcome = "unreachable"
 	// Blocked: the client host's own firewall refused to send (EPERM, EACCES),
-	// which is what a DROP in the sender's OUTPUT chain looks like to it.
+	// which is what a DROP in the sender's OUTPUT chain looks like to UDP and ICMP.
+	// TCP never sees it: connect keeps retrying the dropped SYN, so it is a Timeout.
 	Blocked Outcome = "blocked"
 	// Reset: an established connection was reset (ECONNRESET, EPIPE).
 	Reset Outcome = "reset"
