@@ -85,7 +85,7 @@ demo: deps build
 ## the run without static neighbours, which fills the machine-wide neighbour table.
 bench: deps build
 	$(GO) run ./bench $(BENCH_FLAGS)
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./node/ ./topo/gen/ ./verify/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./node/ ./topo/gen/ ./verify/ ./labs/
 
 clean:
 	rm -rf bin

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -127,6 +128,12 @@ func mininetOnce(ctx context.Context, n int) (up, down time.Duration, err error)
 	// Debian's Mininet is installed for the system Python, not a pyenv one.
 	out, err := exec.CommandContext(ctx, "/usr/bin/python3", "-c", mnScript, fmt.Sprint(n)).Output()
 	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) && len(exit.Stderr) > 0 {
+			// Mininet says what it misses (brctl: apt-get install bridge-utils).
+			first, _, _ := strings.Cut(strings.TrimSpace(string(exit.Stderr)), "\n")
+			return 0, 0, fmt.Errorf("mininet: %w: %s", err, first)
+		}
 		return 0, 0, fmt.Errorf("mininet: %w", err)
 	}
 	var res struct{ Up, Down float64 }

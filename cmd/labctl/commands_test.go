@@ -61,7 +61,7 @@ hosts:
 	if pid == 0 || syscall.Kill(pid, 0) != nil {
 		t.Fatalf("background command not running after up: processes %+v", st.Processes)
 	}
-	if r := runLabctl(t, "", "down", lab); r.code != 0 || !strings.Contains(r.stdout, "stopped 1 processes") {
+	if r := runLabctl(t, "", "down", lab); r.code != 0 || !strings.Contains(r.stdout, "stopped 1 process") {
 		t.Fatalf("down: exit %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil && !zombie(pid) {

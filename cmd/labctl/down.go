@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -48,7 +49,7 @@ namespace named after the lab.`,
 				fmt.Fprintf(cmd.OutOrStdout(), "lab %s is not running: nothing to remove\n", inst)
 				return nil
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "lab %s is down: removed %d namespaces, stopped %d processes\n", inst, res.Namespaces, res.Processes)
+			fmt.Fprintf(cmd.OutOrStdout(), "lab %s is down: removed %s, stopped %s\n", inst, counted(res.Namespaces, "namespace"), counted(res.Processes, "process"))
 			return nil
 		},
 	}
@@ -64,4 +65,15 @@ func completeRunning(_ *cobra.Command, args []string, toComplete string) ([]stri
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	return completeLabArg(toComplete)
+}
+
+// counted writes n and the noun, plural unless n is 1 ("1 process", "3 namespaces").
+func counted(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	if strings.HasSuffix(noun, "s") {
+		return fmt.Sprintf("%d %ses", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
