@@ -53,11 +53,20 @@ func runLeakcheck(t *testing.T, snap, step string, setup func(*exec.Cmd)) (strin
 	return string(out), code
 }
 
-// TestLeakcheck: unchanged passes; a difference fails, naming the section.
+// TestLeakcheck: unchanged passes; a difference fails, naming the section. Each run
+// sees a fresh network namespace (lo up) and an empty /run of its own, always the
+// same: the machine's own state changes while other packages' tests run.
 func TestLeakcheck(t *testing.T) {
 	RequireRoot(t)
 	snap := filepath.Join(t.TempDir(), "snap")
-	if out, code := runLeakcheck(t, snap, "before", nil); code != 0 {
+	sh := RequireTool(t, "sh", "dash")
+	RequireTool(t, "ip", "iproute2")
+	isolated := func(cmd *exec.Cmd) {
+		cmd.Args = []string{sh, "-c", `mount -t tmpfs leakcheck /run && ip link set lo up && exec "$0" "$1"`, cmd.Path, cmd.Args[1]}
+		cmd.Path = sh
+		cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWNET}
+	}
+	if out, code := runLeakcheck(t, snap, "before", isolated); code != 0 {
 		t.Fatalf("before: exit %d: %s", code, out)
 	}
 	data, err := os.ReadFile(snap)
@@ -69,7 +78,7 @@ func TestLeakcheck(t *testing.T) {
 			t.Errorf("snapshot lacks %q:\n%s", section, data)
 		}
 	}
-	if out, code := runLeakcheck(t, snap, "after", nil); code != 0 {
+	if out, code := runLeakcheck(t, snap, "after", isolated); code != 0 {
 		t.Fatalf("after, nothing changed: exit %d: %s", code, out)
 	}
 	// A route the tests left behind, as the snapshot would see it.
@@ -77,7 +86,7 @@ func TestLeakcheck(t *testing.T) {
 	if err := os.WriteFile(snap, []byte(tampered), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, code := runLeakcheck(t, snap, "after", nil); code != 1 || !strings.Contains(out, "-route: 198.51.100.0/24") || !strings.Contains(out, "the root namespace changed") {
+	if out, code := runLeakcheck(t, snap, "after", isolated); code != 1 || !strings.Contains(out, "-route: 198.51.100.0/24") || !strings.Contains(out, "the root namespace changed") {
 		t.Errorf("after a change: exit %d, want 1 with the difference: %s", code, out)
 	}
 }
