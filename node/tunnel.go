@@ -23,21 +23,26 @@ import (
 // the underlay the user named, and deleting the lab namespace deletes the device and
 // with the last device the socket: nothing of the lab stays in the underlay.
 
-// openUnderlay opens the underlay namespace: the named one (a simulation's "machine"),
-// else the namespace labctl runs in.
-func openUnderlay(u *plan.Underlay) (netns.NsHandle, error) {
-	if u.NetNS == "" {
-		h, err := netns.GetFromPath("/proc/self/ns/net")
-		if err != nil {
-			return h, fmt.Errorf("open labctl's own network namespace: %w", err)
-		}
-		return h, nil
+// underlayHandle is a netlink handle whose sockets are in the underlay namespace: the
+// named one (a simulation's "machine"), else the namespace labctl runs in.
+func underlayHandle(u *plan.Underlay) (*netlink.Handle, error) {
+	path, what := "/proc/self/ns/net", "labctl's own network namespace"
+	if u.NetNS != "" {
+		path, what = NetnsPath(u.NetNS), "underlay namespace "+u.NetNS
 	}
-	h, err := netns.GetFromPath(NetnsPath(u.NetNS))
+	h, err := netns.GetFromPath(path)
 	if err != nil {
-		return h, fmt.Errorf("open underlay namespace %s: %w (create it first, e.g. ip netns add %s; labctl never creates or deletes it)", u.NetNS, err, u.NetNS)
+		if u.NetNS != "" {
+			return nil, fmt.Errorf("open %s: %w (create it first, e.g. ip netns add %s; labctl never creates or deletes it)", what, err, u.NetNS)
+		}
+		return nil, fmt.Errorf("open %s: %w", what, err)
 	}
-	return h, nil
+	defer h.Close() // the handle's sockets keep the namespace
+	nl, err := netlink.NewHandleAt(h)
+	if err != nil {
+		return nil, fmt.Errorf("netlink handle in %s: %w", what, err)
+	}
+	return nl, nil
 }
 
 // tunnels creates and configures the namespace's tunnels; names receives their
@@ -50,19 +55,14 @@ func (b *build) tunnels(s *space, names map[string]int32) error {
 	if u == nil {
 		return fmt.Errorf("plan error: tunnels without an underlay")
 	}
-	under, err := openUnderlay(u)
+	uh, err := underlayHandle(u)
 	if err != nil {
 		return err
-	}
-	defer under.Close()
-	uh, err := netlink.NewHandleAt(under)
-	if err != nil {
-		return fmt.Errorf("netlink handle in the underlay: %w", err)
 	}
 	defer uh.Close()
 	lab, err := netlink.NewHandleAt(netns.NsHandle(s.fd))
 	if err != nil {
-		return fmt.Errorf("netlink handle: %w", err)
+		return fmt.Errorf("netlink handle in %s: %w", s.ns.Name, err)
 	}
 	defer lab.Close()
 	dev := 0
@@ -86,13 +86,11 @@ func (b *build) tunnels(s *space, names map[string]int32) error {
 func addTunnel(uh, lab *netlink.Handle, s *space, t plan.Tunnel, dev int) (int32, error) {
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name, attrs.MTU, attrs.Namespace = t.Name, t.MTU, netlink.NsFd(s.fd)
-	if t.MAC != "" {
-		mac, err := net.ParseMAC(t.MAC)
-		if err != nil {
-			return 0, err
-		}
-		attrs.HardwareAddr = mac
+	mac, err := parseMAC(t.MAC, "tunnel "+t.Name)
+	if err != nil {
+		return 0, err
 	}
+	attrs.HardwareAddr = mac
 	// Learning only on a network's port: the bridge behind it needs to know which
 	// machine each MAC is on; a link's device has one remote and nothing to learn.
 	vx := &netlink.Vxlan{LinkAttrs: attrs, VxlanId: t.VNI, Port: t.Port, SrcAddr: t.Local.AsSlice(), VtepDevIndex: dev, Learning: t.Master != ""}
@@ -209,14 +207,9 @@ func checkUnderlay(p *plan.Plan) error {
 	if u.NetNS != "" && !netnsExists(u.NetNS) {
 		return MissingError{What: fmt.Sprintf("machine %s's underlay namespace %s", p.Machine, u.NetNS), How: "labctl never creates it: create it (ip netns add), or drop --underlay-netns to use this machine's own"}
 	}
-	h, err := openUnderlay(u)
+	nl, err := underlayHandle(u)
 	if err != nil {
 		return err
-	}
-	defer h.Close()
-	nl, err := netlink.NewHandleAt(h)
-	if err != nil {
-		return fmt.Errorf("netlink handle in the underlay: %w", err)
 	}
 	defer nl.Close()
 	if u.Dev != "" {
@@ -257,7 +250,7 @@ func checkTunnelMTU(nl *netlink.Handle, p *plan.Plan) error {
 		if err != nil {
 			return MissingError{What: fmt.Sprintf("a route to machine %s's underlay address %s in %s", machine, peer, underlayName(u)), How: fmt.Sprintf("check the machines' address: in the lab file and the underlay's routes (%v)", err)}
 		}
-		overhead := vxlanOverhead(peer)
+		overhead := plan.VXLANOverhead(peer)
 		if fit := mtu - overhead; fit < need[peer] {
 			return MissingError{
 				What: fmt.Sprintf("an underlay path to machine %s (%s) that fits the plan's tunnel MTU of %d", machine, peer, need[peer]),
@@ -296,15 +289,6 @@ func underlayPath(nl *netlink.Handle, u *plan.Underlay, peer netip.Addr) (string
 		mtu = m
 	}
 	return l.Attrs().Name, mtu, nil
-}
-
-// vxlanOverhead is what VXLAN adds to a frame (the kernel's VXLAN_HEADROOM and
-// VXLAN6_HEADROOM), by the underlay's address family.
-func vxlanOverhead(underlay netip.Addr) int {
-	if underlay.Is6() {
-		return 70
-	}
-	return 50
 }
 
 // machineAt names the machine with that underlay address.

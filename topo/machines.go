@@ -81,7 +81,7 @@ func (b *builder) checkMachines(opts CompileOptions) {
 				b.r.add(m.At("dev"), hint, "machine %s: dev: %s", m.Name, msg)
 			}
 		}
-		if m.MTU != 0 && (m.MTU < 576+vxlanOverhead(ms.addr) || m.MTU > 65535) {
+		if m.MTU != 0 && (m.MTU < 576+plan.VXLANOverhead(ms.addr) || m.MTU > 65535) {
 			b.r.add(m.At("mtu"), "use the MTU of the underlay path, e.g. 1500", "machine %s: mtu %d is out of range", m.Name, m.MTU)
 		}
 	}
@@ -242,13 +242,4 @@ func (b *builder) machinesOf(s *segment) []string {
 		}
 	}
 	return out
-}
-
-// vxlanOverhead is what VXLAN adds to each frame: outer IP, UDP, VXLAN header and
-// inner Ethernet header (the kernel's VXLAN_HEADROOM and VXLAN6_HEADROOM).
-func vxlanOverhead(underlay netip.Addr) int {
-	if underlay.Is6() {
-		return 70
-	}
-	return 50
 }

@@ -68,7 +68,7 @@ func (b *builder) lowerMTU(s *segment, sp *span) {
 	limit := 0
 	for _, name := range sp.machines {
 		ms := b.machines[name]
-		if l := ms.mtu - vxlanOverhead(ms.addr); limit == 0 || l < limit {
+		if l := ms.mtu - plan.VXLANOverhead(ms.addr); limit == 0 || l < limit {
 			limit = l
 		}
 	}

@@ -1,15 +1,10 @@
 package verify
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 
-	"github.com/containernetworking/plugins/pkg/ns"
+	"github.com/labctl/labctl/node"
 )
 
 // A plain router (ip_forward on, no rules) keeps no conntrack entry and counts no
@@ -25,52 +20,18 @@ type forwardCounter interface {
 	Forwarded(ctx context.Context, host string) (uint64, error)
 }
 
-// Forwarded reads Ip: ForwDatagrams of the host's namespace.
+// Forwarded reads the host's forwarding counter through node, like conntrack and
+// rule counters.
 func (k *Kernel) Forwarded(_ context.Context, host string) (uint64, error) {
-	h, err := k.handle(host)
+	name, err := k.netnsName(host)
 	if err != nil {
 		return 0, err
 	}
-	var data []byte
-	// /proc/thread-self/net is the netns of the calling thread, which Do has moved
-	// into the host's namespace (/proc/self/net would be the main thread's).
-	err = h.Do(func(ns.NetNS) error {
-		var rerr error
-		data, rerr = os.ReadFile("/proc/thread-self/net/snmp")
-		return rerr
-	})
-	if err != nil {
-		return 0, fmt.Errorf("host %s: read IP counters: %w", host, err)
-	}
-	n, err := forwDatagrams(data)
+	n, err := node.Forwarded(name)
 	if err != nil {
 		return 0, fmt.Errorf("host %s: %w", host, err)
 	}
 	return n, nil
-}
-
-// forwDatagrams finds ForwDatagrams in /proc/net/snmp: a header line of names after
-// "Ip:", then a line of values in the same order.
-func forwDatagrams(snmp []byte) (uint64, error) {
-	sc := bufio.NewScanner(bytes.NewReader(snmp))
-	var names []string
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 0 || fields[0] != "Ip:" {
-			continue
-		}
-		if names == nil {
-			names = fields
-			continue
-		}
-		for i, name := range names {
-			if name == "ForwDatagrams" && i < len(fields) {
-				return strconv.ParseUint(fields[i], 10, 64)
-			}
-		}
-		break
-	}
-	return 0, fmt.Errorf("no Ip: ForwDatagrams in /proc/net/snmp")
 }
 
 // forwardedAround reads the forwarding counters of hosts, runs fn, reads them again

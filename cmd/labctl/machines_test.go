@@ -110,24 +110,12 @@ func (m *machines) tunnelPackets(t *testing.T, machine string, port int) (tx, rx
 	return read("OUTPUT"), read("INPUT")
 }
 
-// labNamespaces lists the namespaces of a lab instance.
-func labNamespaces(instance string) []string {
-	entries, _ := os.ReadDir(node.NetnsDir)
-	var out []string
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), plan.InstancePrefix(instance)) {
-			out = append(out, e.Name())
-		}
-	}
-	return out
-}
-
 // assertShareIntact checks that a share still runs whole: every namespace its plan
 // lists, every tunnel device (a VXLAN device to the right VNI), and its tunnels' UDP
 // socket in its machine's namespace.
 func (m *machines) assertShareIntact(t *testing.T, p *plan.Plan, machine string) {
 	t.Helper()
-	have := labNamespaces(p.Instance)
+	have := namespacesOf(p.Instance)
 	for _, n := range p.Namespaces {
 		if !slices.Contains(have, n.NetNS) {
 			t.Errorf("machine %s: namespace %s is gone", machine, n.NetNS)

@@ -71,6 +71,17 @@ func (p *Plan) Remote(name string) *RemoteHost {
 	return nil
 }
 
+// VXLANOverhead is what VXLAN adds to each frame over an underlay of addr's family:
+// outer IP, UDP, VXLAN header and inner Ethernet header (the kernel's VXLAN_HEADROOM
+// and VXLAN6_HEADROOM). topo lowers tunnelled MTUs by it; node checks the underlay
+// path with it.
+func VXLANOverhead(underlay netip.Addr) int {
+	if underlay.Is6() {
+		return 70
+	}
+	return 50
+}
+
 // InstanceName is the instance of a machine's share of a lab: lab@machine.
 func InstanceName(lab, machine string) string {
 	if machine == "" {
