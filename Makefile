@@ -46,10 +46,11 @@ test: deps build actionlint
 	@./.ci/leakcheck after
 
 ## labs: every lab in labs/ on real namespaces (root): up, every probe and step, down.
+## LABS_FLAGS passes options to labctl test, e.g. LABS_FLAGS='--junit labctl-junit.xml'.
 labs: build
 	@if [ "$$(id -u)" != 0 ] && [ "$${CI:-}" != true ]; then \
 	  echo "labs: skipped, labctl test needs root (with CI=true this fails instead)"; \
-	else ./$(BIN) test labs/*.yaml; fi
+	else ./$(BIN) test $(LABS_FLAGS) labs/*.yaml; fi
 
 ## unit: the tests that need no root.
 unit:
