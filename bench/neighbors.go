@@ -39,16 +39,11 @@ func sectionNeighbors(ctx context.Context, b *bench, o options, t *table) error 
 	t.add(fmt.Sprintf("up, %d Pods, legacy, static neighbours off", o.pods), ups.String(), "", "", "",
 		fmt.Sprintf("info: peak RSS %d MB%s, kernel cleanup after down %s", peak.rssKB/1024, peak.rssNote(), settles))
 
-	b.live[name] = true
-	defer func() {
-		_, _ = labctl(context.Background(), b.bin, 5*time.Minute, "down", "-q", name)
-		delete(b.live, name)
-		_, _ = b.w.wait(2 * time.Minute)
-	}()
-	if _, err := labctl(ctx, b.bin, 10*time.Minute, "up", "-q", "--iptables", "legacy", file); err != nil {
+	down, err := b.upForProbes(ctx, name, file)
+	defer down()
+	if err != nil {
 		return err
 	}
-	_ = b.attach("lc." + name + ".")
 	quiet(20 * time.Second)
 	fulls := arpTableFulls()
 	// Failed probes time out (and the first few are traced): minutes, not seconds.

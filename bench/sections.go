@@ -66,17 +66,11 @@ func sectionProbes(ctx context.Context, b *bench, o options, t *table) error {
 		t.add(what, "n/a", "≤ 2 s", "", "", "no probe engine yet")
 		return nil
 	}
-	file := b.dir + "/" + bigName + ".yaml"
-	b.live[bigName] = true
-	defer func() {
-		_, _ = labctl(context.Background(), b.bin, 5*time.Minute, "down", "-q", bigName)
-		delete(b.live, bigName)
-		_, _ = b.w.wait(2 * time.Minute)
-	}()
-	if _, err := labctl(ctx, b.bin, 10*time.Minute, "up", "-q", "--iptables", "legacy", file); err != nil {
+	down, err := b.upForProbes(ctx, bigName, b.dir+"/"+bigName+".yaml")
+	defer down()
+	if err != nil {
 		return err
 	}
-	_ = b.attach("lc." + bigName + ".")
 	// First the probes p0001-p0199, then all (without static neighbours, as in
 	// sectionNeighbors, only the first ones fit the kernel's neighbour table).
 	for _, sel := range []string{"^p0[01]", ""} {
@@ -253,4 +247,20 @@ func phaseText(ph map[string]time.Duration) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// upForProbes brings a lab up (legacy backend) to send probes through it; down, to
+// be deferred even when up fails, removes it and waits for the kernel's cleanup.
+func (b *bench) upForProbes(ctx context.Context, name, file string) (down func(), err error) {
+	b.live[name] = true
+	down = func() {
+		_, _ = labctl(context.Background(), b.bin, 5*time.Minute, "down", "-q", name)
+		delete(b.live, name)
+		_, _ = b.w.wait(2 * time.Minute)
+	}
+	if _, err := labctl(ctx, b.bin, 10*time.Minute, "up", "-q", "--iptables", "legacy", file); err != nil {
+		return down, err
+	}
+	_ = b.attach("lc." + name + ".")
+	return down, nil
 }
