@@ -26,23 +26,17 @@ type ifaceAddr struct {
 
 func newAddrBook(p *plan.Plan) *addrBook {
 	ab := &addrBook{plan: p, hosts: map[string]*plan.Namespace{}, addrs: map[string][]ifaceAddr{}}
-	// Veth addresses first, in plan order, found in one pass (p.Ends per namespace is
-	// quadratic: a million comparisons for a 1,000-Pod cluster).
-	veths := map[string][]ifaceAddr{}
-	for _, v := range p.Veths {
-		for _, e := range []plan.End{v.A, v.B} {
-			for _, a := range e.Addresses {
-				veths[e.Namespace] = append(veths[e.Namespace], ifaceAddr{e.Name, a.Addr(), true})
-			}
-		}
-	}
+	ends := p.EndPairs()
 	for _, n := range p.Namespaces {
 		if n.Kind == plan.KindNetwork {
 			continue
 		}
 		ab.hosts[n.Name] = n
-		if v := veths[n.Name]; v != nil {
-			ab.addrs[n.Name] = v
+		// Veth addresses first, in plan order.
+		for _, pair := range ends[n.Name] {
+			for _, a := range pair[0].Addresses {
+				ab.addrs[n.Name] = append(ab.addrs[n.Name], ifaceAddr{pair[0].Name, a.Addr(), true})
+			}
 		}
 		for _, br := range n.Bridges {
 			for _, a := range br.Addresses {

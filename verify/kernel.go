@@ -40,12 +40,13 @@ func NewKernel(p *plan.Plan) *Kernel {
 // addressOwners maps every address of the lab to its host.
 func addressOwners(p *plan.Plan) map[netip.Addr]string {
 	out := map[netip.Addr]string{}
+	ends := p.EndPairs()
 	for _, n := range p.Namespaces {
 		if n.Kind == plan.KindNetwork {
 			continue
 		}
-		for _, e := range p.Ends(n.Name) {
-			for _, a := range e.Addresses {
+		for _, pair := range ends[n.Name] {
+			for _, a := range pair[0].Addresses {
 				out[a.Addr()] = n.Name
 			}
 		}

@@ -255,6 +255,18 @@ func (p *Plan) Ends(namespace string) []End {
 	return out
 }
 
+// EndPairs maps each namespace to its veth ends, each with its peer ([end, peer]), in
+// plan order, in one pass over the veths: Ends for every namespace would compare each
+// namespace with each veth, a million comparisons in a 1,000-Pod cluster.
+func (p *Plan) EndPairs() map[string][][2]End {
+	out := make(map[string][][2]End, len(p.Namespaces))
+	for _, v := range p.Veths {
+		out[v.A.Namespace] = append(out[v.A.Namespace], [2]End{v.A, v.B})
+		out[v.B.Namespace] = append(out[v.B.Namespace], [2]End{v.B, v.A})
+	}
+	return out
+}
+
 // Digest identifies the plan's content: two plans with the same digest build the same lab.
 func (p *Plan) Digest() string {
 	built := *p

@@ -29,7 +29,7 @@ func (p *Plan) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "iptables backend %s, IPv6 %s\n", p.Backend, ipv6)
 	fmt.Fprintf(&b, "every namespace: lo up, rp_filter 0, ip_forward 0 unless set below\n")
 	neighbors := p.writeStaticNeighbors(&b)
-	ends := p.endsByNamespace()
+	ends := p.EndPairs()
 	// Written out a namespace at a time: the text of a 1,000-Pod cluster is 28 MB,
 	// and growing one buffer to hold it cost more in page faults than rendering it.
 	for _, n := range p.Namespaces {
@@ -45,16 +45,6 @@ func (p *Plan) WriteText(w io.Writer) error {
 	p.writeProbes(&b)
 	_, err := w.Write(b.Bytes())
 	return err
-}
-
-// endsByNamespace lists each namespace's veth ends with their peers, in plan order.
-func (p *Plan) endsByNamespace() map[string][][2]End {
-	out := make(map[string][][2]End, len(p.Namespaces))
-	for _, v := range p.Veths {
-		out[v.A.Namespace] = append(out[v.A.Namespace], [2]End{v.A, v.B})
-		out[v.B.Namespace] = append(out[v.B.Namespace], [2]End{v.B, v.A})
-	}
-	return out
 }
 
 func (p *Plan) writeNamespace(b *bytes.Buffer, n *Namespace, neighbors *NeighborTable, ends [][2]End) {
