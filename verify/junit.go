@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"cmp"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -65,7 +66,7 @@ func JUnit(reports ...*Report) JUnitSuites {
 			switch {
 			case res.Skipped != "" || res.Unchecked:
 				// Neither passed nor failed here: a machine's share (machines.go).
-				c.Skipped = &JUnitProblem{Message: res.Status() + ": " + firstNonEmpty(res.Skipped, res.Error, failedChecks(res)), Type: strings.ToLower(res.Status())}
+				c.Skipped = &JUnitProblem{Message: res.Status() + ": " + cmp.Or(res.Skipped, res.Error, failedChecks(res)), Type: strings.ToLower(res.Status())}
 				s.Skipped++
 			case res.Error != "":
 				c.Error = &JUnitProblem{Message: res.Error, Type: "error", Text: res.Details()}

@@ -122,15 +122,6 @@ func shareSummary(r *Report) string {
 	return s
 }
 
-func firstNonEmpty(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
 // shareOwners adds the addresses of hosts on other machines and of local tunnel
 // ends, so an ICMP answer from across the underlay still names its host.
 func shareOwners(p *plan.Plan, out map[netip.Addr]string) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -149,16 +150,9 @@ func lsLab(w io.Writer, arg, output string) error {
 			fmt.Fprintf(w, "lab %s: %s\n", r.Instance, leftover(r))
 			return nil
 		}
-		fmt.Fprintf(w, "lab %s is %s (age %s, from %s)\n", inst, r.State.Status, time.Since(r.State.Created).Round(time.Second), cmpOr(r.State.Source, "-"))
+		fmt.Fprintf(w, "lab %s is %s (age %s, from %s)\n", inst, r.State.Status, time.Since(r.State.Created).Round(time.Second), cmp.Or(r.State.Source, "-"))
 		printHosts(w, r.State)
 		return nil
 	}
 	return fmt.Errorf("lab %s is not running (labctl ls lists the running labs)", inst)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

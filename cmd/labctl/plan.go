@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -31,9 +30,7 @@ each host's exact iptables-restore payload. It needs no root and changes nothing
 			case "text":
 				return p.WriteText(cmd.OutOrStdout())
 			case "json":
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(p)
+				return writeJSON(cmd.OutOrStdout(), p)
 			}
 			return usageError{fmt.Errorf("--output %q: use text or json", output)}
 		},

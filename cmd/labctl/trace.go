@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -66,9 +65,7 @@ gone...), 2 bad input (no such host, target or port).`,
 				return err
 			}
 			if output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(tr)
+				return writeJSON(cmd.OutOrStdout(), tr)
 			}
 			_, err = fmt.Fprint(cmd.OutOrStdout(), tr.Text())
 			return err
